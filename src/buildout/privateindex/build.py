@@ -1,0 +1,240 @@
+"""Build (or update) an index directory from source directories and files.
+
+The layout of the output directory ``DIR``::
+
+    DIR/index.html                            human landing page
+    DIR/simple/index.html, index.json         root pages (PEP 503 / PEP 691)
+    DIR/simple/<project>/index.html, .json    project pages
+    DIR/simple/<project>/<filename>           the file (hard link or copy)
+    DIR/simple/<project>/<filename>.metadata  a wheel's core metadata (PEP 658)
+    DIR/.privateindex/                        private state and lock
+
+A build changes the index in an order that keeps it consistent at every
+moment: files are placed before any page links them, project pages are
+written before the root pages, the root and landing pages last, then the
+state is committed, and only then are pruned files removed.  Every file
+appears atomically (see :mod:`.fsutil`).  Concurrent builds are serialized
+by a lock file.  Incremental builds read only new or changed source files
+(see :mod:`.state`) and rewrite only the pages whose content changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import filelock
+
+from . import fsutil
+from .errors import IndexStateError
+from .model import DistFile, Problem
+from .pages import PageWriter, RenderSettings
+from .planning import Plan, make_plan
+from .reading import read_files
+from .scan import check_sources, scan_sources
+from .state import STATE_DIR, IndexState, dist_to_row
+
+__all__ = ["BuildReport", "build_index", "load_index"]
+
+logger = logging.getLogger(__name__)
+
+#: What a build reports with ``progress(done, total)`` as it reads files.
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildReport:
+    """What a build did.
+
+    ``files`` and ``projects`` count what the index holds after the build,
+    ``added`` and ``pruned`` are file names, ``problems`` lists each file
+    that could not be indexed (once), ``pages_written`` counts the pages
+    (HTML and JSON) written.
+    """
+
+    files: int = 0
+    projects: int = 0
+    added: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    pages_written: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every candidate file was indexed."""
+        return not self.problems
+
+
+def _prepare_output(output: str) -> None:
+    """Create the index directory; refuse one this package did not write."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise IndexStateError(output, "exists and is not a directory")
+    state_dir = os.path.join(output, STATE_DIR)
+    if os.path.isdir(output) and not os.path.isdir(state_dir) and os.listdir(output):
+        raise IndexStateError(
+            output, "is not empty and is not an index (it has no .privateindex directory)"
+        )
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+    except OSError as exc:
+        raise IndexStateError(output, f"cannot create: {exc.strerror or exc}") from None
+
+
+def build_index(
+    sources: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    base_url: str | None = None,
+    yanks: Sequence[str] = (),
+    prune: bool = False,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    lock_timeout: float = 600,
+) -> BuildReport:
+    """Add the distributions found in ``sources`` to the index in ``output``.
+
+    :param sources: Directories (scanned recursively) and files.
+    :param output: The index directory; created if missing.
+    :param base_url: Where ``simple/`` is served, if the pages should link
+        files absolutely (``<base_url>/<project>/<filename>``).
+    :param yanks: ``NAME==VERSION[: reason]`` specifications (PEP 592).
+    :param prune: Remove the files that are in no source any more.
+    :param jobs: Processes reading files (default: the number of CPUs).
+    :param progress: Called with ``(done, total)`` as files are read.
+    :param lock_timeout: Seconds to wait for another build of ``output``.
+    :raises SourceError: A source does not exist (nothing is done then).
+    :raises YankSpecError: A yank specification is invalid.
+    :raises IndexStateError: ``output`` is not an index, or is locked.
+    """
+    started = time.monotonic()
+    out = os.path.abspath(os.fspath(output))
+    checked = check_sources(sources, out)
+    settings = RenderSettings.make(base_url, yanks)
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    _prepare_output(out)
+    lock = filelock.FileLock(os.path.join(out, STATE_DIR, "lock"), timeout=lock_timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise IndexStateError(
+            out, f"another build has held the lock for {lock_timeout:g} seconds"
+        ) from None
+    try:
+        with IndexState.open(out) as state:
+            report = _build(state, checked, out, settings, prune, jobs, progress)
+    finally:
+        lock.release()
+    report.elapsed = time.monotonic() - started
+    logger.info(
+        "%s: %d file(s) in %d project(s); %d added, %d pruned, %d problem(s), "
+        "%d page(s) written in %.2fs",
+        out,
+        report.files,
+        report.projects,
+        len(report.added),
+        len(report.pruned),
+        len(report.problems),
+        report.pages_written,
+        report.elapsed,
+    )
+    return report
+
+
+def _build(
+    state: IndexState,
+    sources: list[str],
+    out: str,
+    settings: RenderSettings,
+    prune: bool,
+    jobs: int,
+    progress: Progress | None,
+) -> BuildReport:
+    recovering = state.dirty
+    if recovering:
+        logger.info("%s: cleaning up after an interrupted build", out)
+        fsutil.remove_temp_files(out)
+    scanned = scan_sources(sources, out)
+    plan = make_plan(state, scanned, prune)
+    to_read = plan.to_read
+    if to_read:
+        logger.info("reading %d new or changed file(s)", len(to_read))
+        plan.resolve(read_files(to_read, jobs=jobs, progress=progress))
+    plan.finish()
+    writer = PageWriter(out, settings, state)
+    report = BuildReport()
+    if plan.additions or plan.pruned or writer.needs_work(recovering):
+        state.set_dirty(True)
+        _place_files(out, plan)
+        report.pages_written = writer.write(plan, full=recovering)
+    state.commit(
+        added=[dist_to_row(add.result.dist, add.candidate.path) for add in plan.additions.values()],
+        removed=plan.pruned,
+        scanned=plan.scanned,
+        forgotten=plan.forgotten,
+        settings=settings.fingerprint,
+    )
+    if state.dirty:
+        _remove_pruned(out, plan)
+        if recovering:
+            fsutil.remove_orphans(os.path.join(out, "simple"), _tracked(state))
+        state.set_dirty(False)
+    report.problems = sorted(plan.problems, key=lambda problem: problem.path)
+    report.added = sorted(plan.additions)
+    report.pruned = plan.pruned
+    report.files = len(state.files)
+    report.projects = writer.project_count
+    return report
+
+
+def _place_files(out: str, plan: Plan) -> None:
+    """Put the new files into the index, before any page links them."""
+    for filename in sorted(plan.additions):
+        addition = plan.additions[filename]
+        dist = addition.result.dist
+        directory = os.path.join(out, "simple", dist.project)
+        target = os.path.join(directory, filename)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fsutil.place_file(addition.candidate.path, target)
+            if addition.result.core_metadata is not None:
+                fsutil.write_atomic(target + ".metadata", addition.result.core_metadata)
+        except OSError as exc:
+            reason = f"cannot copy into the index: {exc.strerror or exc}"
+            plan.fail(filename, Problem(addition.candidate.path, reason))
+            continue
+        logger.debug("added %s", filename)
+
+
+def _remove_pruned(out: str, plan: Plan) -> None:
+    """Remove pruned files (and emptied projects), once no page links them."""
+    for dist in plan.pruned_dists:
+        path = os.path.join(out, "simple", dist.project, dist.filename)
+        fsutil.remove_quietly(path)
+        fsutil.remove_quietly(path + ".metadata")
+        logger.debug("pruned %s", dist.filename)
+    for project in sorted(plan.emptied):
+        fsutil.remove_project_dir(os.path.join(out, "simple", project))
+
+
+def _tracked(state: IndexState) -> dict[str, set[str]]:
+    tracked: dict[str, set[str]] = {}
+    for row in state.files.values():
+        tracked.setdefault(row[1], set()).add(row[0])
+    return tracked
+
+
+def load_index(output: str | os.PathLike[str]) -> list[DistFile]:
+    """The files the index in ``output`` holds, sorted by project and file name.
+
+    :raises IndexStateError: ``output`` is not an index.
+    """
+    with IndexState.open(os.fspath(output), create=False) as state:
+        dists = [state.dist(filename) for filename in state.files]
+    return sorted(dists, key=lambda d: (d.project, d.filename))

@@ -1,0 +1,203 @@
+"""Crash-safe file system operations for writing the index.
+
+Every file of the index appears atomically: it is first written (or linked)
+under a temporary name in the directory it belongs to, then renamed into
+place with :func:`os.replace`.  A build killed at any moment therefore leaves
+each file either in its old or in its new state, plus possibly a temporary
+file, which :func:`remove_temp_files` cleans up at the next build.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Collection, Iterator, Mapping
+
+from .filenames import classify
+
+__all__ = [
+    "TEMP_PREFIX",
+    "is_temp_name",
+    "place_file",
+    "remove_orphans",
+    "remove_project_dir",
+    "remove_quietly",
+    "remove_temp_files",
+    "write_atomic",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Temporary files of a build are named ``.~privateindex-<random>.tmp``.
+TEMP_PREFIX = ".~privateindex-"
+_TEMP_SUFFIX = ".tmp"
+
+#: ``os.link`` errors after which copying is the way to go.
+_NO_LINK = frozenset(
+    {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
+)
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is a temporary file left behind by a build."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX)
+
+
+def _temp_path(directory: str) -> str:
+    return os.path.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(8)}{_TEMP_SUFFIX}")
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    The file gets the usual permissions (``0o666`` minus the umask), so a web
+    server can read it.
+    """
+    tmp = _temp_path(os.path.dirname(path) or ".")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+def place_file(source: str, target: str) -> bool:
+    """Put a copy of ``source`` at ``target`` atomically; never touch ``source``.
+
+    A hard link when the file system allows it, else a copy (keeping the
+    modification time).  Returns True when the file was hard linked.  If
+    ``target`` already is ``source`` (the same inode), nothing is done.
+    """
+    try:
+        if os.path.samefile(source, target):
+            return True
+    except OSError:
+        pass
+    tmp = _temp_path(os.path.dirname(target) or ".")
+    linked = True
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError as exc:
+            if exc.errno not in _NO_LINK:
+                raise
+            linked = False
+            shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    return linked
+
+
+def remove_quietly(path: str) -> None:
+    """Remove a file if it exists; other errors are logged, not raised."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        logger.warning("cannot remove %s: %s", path, exc.strerror or exc)
+
+
+def _walk_dirs(top: str) -> Iterator[str]:
+    """``top`` and its subdirectories (without following symlinks)."""
+    yield top
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+            yield from _walk_dirs(entry.path)
+
+
+def remove_temp_files(top: str) -> int:
+    """Remove the temporary files a killed build left under ``top``.
+
+    Hidden directories (the private state) are not entered.  Returns how many
+    files were removed.
+    """
+    removed = 0
+    for directory in _walk_dirs(top):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if is_temp_name(name):
+                remove_quietly(os.path.join(directory, name))
+                removed += 1
+    if removed:
+        logger.info("removed %d temporary file(s) of an interrupted build", removed)
+    return removed
+
+
+#: The files a project directory holds besides the distributions.
+_PAGES = ("index.html", "index.json")
+
+
+def _is_ours(name: str) -> bool:
+    """Whether a build may have written a file of this name into a project dir."""
+    return (
+        name in _PAGES
+        or is_temp_name(name)
+        or name.endswith(".metadata")
+        or classify(name) is not None
+    )
+
+
+def remove_project_dir(directory: str) -> None:
+    """Remove a project directory that has no file left, with its pages."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        logger.warning("cannot list %s: %s", directory, exc.strerror or exc)
+        return
+    # The pages first: no page may ever link to a removed file.
+    for name in sorted(names, key=lambda name: name not in _PAGES):
+        if _is_ours(name):
+            remove_quietly(os.path.join(directory, name))
+    try:
+        os.rmdir(directory)
+    except OSError as exc:
+        logger.warning("cannot remove %s: %s", directory, exc.strerror or exc)
+
+
+def remove_orphans(simple: str, tracked: Mapping[str, Collection[str]]) -> None:
+    """Remove what a killed build left in ``simple`` that the index does not hold.
+
+    ``tracked`` maps each project to its file names.  Only names a build
+    writes are considered (pages, distributions, ``.metadata`` files).
+    """
+    try:
+        entries = [entry for entry in os.scandir(simple) if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for entry in entries:
+        files = tracked.get(entry.name)
+        if files is None:
+            if not entry.name.startswith("."):
+                logger.info("removing %s, left by an interrupted build", entry.path)
+                remove_project_dir(entry.path)
+            continue
+        try:
+            names = os.listdir(entry.path)
+        except OSError:
+            continue
+        for name in names:
+            if name in _PAGES or name in files:
+                continue
+            if name.endswith(".metadata") and name[: -len(".metadata")] in files:
+                continue
+            if _is_ours(name):
+                logger.info("removing %s, left by an interrupted build", name)
+                remove_quietly(os.path.join(entry.path, name))

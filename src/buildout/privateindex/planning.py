@@ -1,0 +1,164 @@
+"""Decide what a build changes: which files to read, add and prune.
+
+The plan compares the scanned candidates with the state: an unchanged source
+file (same size and mtime as cached) is settled without reading it; every
+other candidate is read, then :meth:`Plan.resolve` sorts the outcomes into
+additions, duplicates, conflicts and problems.  A file name's content never
+changes in an index: the first file (already indexed, else first in source
+order) wins, and any other content under that name is a conflict.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import ConflictError
+from .model import DistFile, Problem, ReadResult
+from .reading import ReadOutcome
+from .scan import Candidate, ScanResult
+from .state import IndexState, ScanEntry
+
+__all__ = ["Addition", "Plan", "make_plan"]
+
+logger = logging.getLogger(__name__)
+
+#: A normalized project name is safe as a directory name and in URLs.
+_PROJECT = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Addition:
+    """A file that is new to the index, and where it comes from."""
+
+    candidate: Candidate
+    result: ReadResult
+
+
+class Plan:
+    """What a build does; filled by :func:`make_plan` and :meth:`resolve`."""
+
+    def __init__(self, state: IndexState, candidates: list[Candidate], prune: bool) -> None:
+        self.state = state
+        self.candidates = candidates
+        self.prune = prune
+        self.problems: list[Problem] = []
+        self.to_read: list[Candidate] = []
+        #: New files by file name.
+        self.additions: dict[str, Addition] = {}
+        #: New scan cache entries.
+        self.scanned: list[tuple[str, ScanEntry]] = []
+        #: Source paths to drop from the scan cache (they were not found).
+        self.forgotten: list[str] = []
+        #: File names to remove from the index (sorted), and their records.
+        self.pruned: list[str] = []
+        self.pruned_dists: list[DistFile] = []
+        self._final: dict[str, list[DistFile]] | None = None
+
+    def _conflict(self, candidate: Candidate, other: str, kept: str) -> None:
+        error = ConflictError(
+            candidate.path,
+            f"conflicts with {other}: same file name {candidate.filename!r} but different "
+            f"content; {kept} is kept",
+        )
+        self.problems.append(Problem(error.path, error.reason))
+
+    def _index_conflict(self, candidate: Candidate) -> None:
+        source = self.state.files[candidate.filename][12]
+        self._conflict(candidate, source, "the indexed copy")
+
+    def check_cached(self, candidate: Candidate) -> None:
+        """Settle ``candidate`` from the scan cache, or plan to read it."""
+        entry = self.state.scan.get(candidate.path)
+        if entry is None or (entry.size, entry.mtime_ns) != candidate.signature:
+            self.to_read.append(candidate)
+        elif entry.error is not None:
+            self.problems.append(Problem(candidate.path, entry.error))
+        elif entry.filename not in self.state.files:
+            self.to_read.append(candidate)  # its core metadata is needed to add it
+        elif self.state.files[entry.filename][6] != entry.sha256:
+            self._index_conflict(candidate)
+
+    def resolve(self, outcomes: Iterable[ReadOutcome]) -> None:
+        """Sort the outcomes of reading (in source order) into the plan."""
+        for outcome in outcomes:
+            candidate = outcome.candidate
+            signature = candidate.signature
+            if outcome.result is None:
+                reason = outcome.error or "cannot read"
+                self.problems.append(Problem(candidate.path, reason))
+                if outcome.cacheable:
+                    entry = ScanEntry(*signature, error=reason, skipped=outcome.skipped)
+                    self.scanned.append((candidate.path, entry))
+                continue
+            dist = outcome.result.dist
+            self.scanned.append((candidate.path, ScanEntry(*signature, dist.filename, dist.sha256)))
+            if dist.filename != candidate.filename or not _PROJECT.fullmatch(dist.project):
+                reason = f"unusable file name or project name {dist.project!r}"
+                self.problems.append(Problem(candidate.path, reason))
+                continue
+            row = self.state.files.get(dist.filename)
+            previous = self.additions.get(dist.filename)
+            if row is not None:
+                if row[6] != dist.sha256:
+                    self._index_conflict(candidate)
+            elif previous is not None:
+                if previous.result.dist.sha256 != dist.sha256:
+                    self._conflict(candidate, previous.candidate.path, "the first one")
+            else:
+                self.additions[dist.filename] = Addition(candidate, outcome.result)
+
+    def finish(self) -> None:
+        """Decide what to prune and forget, once every candidate is settled."""
+        names = {candidate.filename for candidate in self.candidates}
+        paths = {candidate.path for candidate in self.candidates}
+        self.forgotten = sorted(set(self.state.scan).difference(paths))
+        if self.prune:
+            self.pruned = sorted(set(self.state.files).difference(names))
+            self.pruned_dists = [self.state.dist(filename) for filename in self.pruned]
+
+    def fail(self, filename: str, problem: Problem) -> None:
+        """Drop an addition that could not be placed into the index."""
+        del self.additions[filename]
+        self.problems.append(problem)
+        self._final = None
+
+    @property
+    def changed_projects(self) -> set[str]:
+        """Projects whose files change (including those that become empty)."""
+        changed = {addition.result.dist.project for addition in self.additions.values()}
+        changed.update(dist.project for dist in self.pruned_dists)
+        return changed
+
+    def final_projects(self) -> dict[str, list[DistFile]]:
+        """The files of the index after the build, by project (sorted)."""
+        if self._final is None:
+            pruned = set(self.pruned)
+            final: dict[str, list[DistFile]] = {}
+            for filename in self.state.files:
+                if filename not in pruned:
+                    dist = self.state.dist(filename)
+                    final.setdefault(dist.project, []).append(dist)
+            for addition in self.additions.values():
+                dist = addition.result.dist
+                final.setdefault(dist.project, []).append(dist)
+            self._final = {project: final[project] for project in sorted(final)}
+        return self._final
+
+    @property
+    def emptied(self) -> set[str]:
+        """Projects that pruning leaves without files."""
+        if not self.pruned:
+            return set()
+        return {dist.project for dist in self.pruned_dists}.difference(self.final_projects())
+
+
+def make_plan(state: IndexState, scanned: ScanResult, prune: bool) -> Plan:
+    """Compare what was scanned with the state; reading comes next."""
+    plan = Plan(state, scanned.candidates, prune)
+    plan.problems.extend(scanned.problems)
+    for candidate in scanned.candidates:
+        plan.check_cached(candidate)
+    return plan

@@ -1,0 +1,117 @@
+"""Read many distribution files, in parallel when it pays.
+
+Reading a file means hashing all of it and parsing its metadata: CPU bound,
+so it runs in a pool of processes.  Bad input never raises here: each file
+yields a :class:`ReadOutcome`, good or bad.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from . import metadata
+from .errors import DistributionError, NotADistributionError
+from .model import DistFile, ReadResult
+from .scan import Candidate
+
+__all__ = ["PARALLEL_THRESHOLD", "ReadOutcome", "read_files"]
+
+logger = logging.getLogger(__name__)
+
+#: Fewer files than this are read in this process: a pool costs more.
+PARALLEL_THRESHOLD = 8
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOutcome:
+    """What reading one candidate gave: a result, or an error reason.
+
+    ``skipped`` marks files that are no distribution at all (a plain
+    tarball); ``cacheable`` errors depend on the file's content only (not an
+    OSError), so they can be remembered until the file changes.
+    """
+
+    candidate: Candidate
+    result: ReadResult | None = None
+    error: str | None = None
+    skipped: bool = False
+    cacheable: bool = True
+
+
+#: The picklable form of an outcome, as a worker process returns it.  Plain
+#: tuples: frozen, slotted dataclasses do not unpickle on every Python.
+_Wire = tuple[tuple[object, ...] | None, bytes | None, str | None, bool, bool]
+
+
+def _read_one(item: tuple[str, os.stat_result]) -> _Wire:
+    path, st = item
+    try:
+        result = metadata.read_distribution(path, stat=st)
+    except NotADistributionError as exc:
+        return (None, None, f"skipped, not a distribution: {exc.reason}", True, True)
+    except DistributionError as exc:
+        return (None, None, exc.reason, False, True)
+    except OSError as exc:
+        return (None, None, f"cannot read: {exc.strerror or exc}", False, False)
+    except Exception as exc:  # bad input must never stop a build
+        logger.debug("unexpected error reading %s", path, exc_info=True)
+        return (None, None, f"cannot read: {type(exc).__name__}: {exc}", False, False)
+    fields = tuple(getattr(result.dist, f.name) for f in dataclasses.fields(DistFile))
+    return (fields, result.core_metadata, None, False, True)
+
+
+def _outcome(candidate: Candidate, wire: _Wire) -> ReadOutcome:
+    fields, core_metadata, error, skipped, cacheable = wire
+    if fields is None:
+        return ReadOutcome(candidate, None, error, skipped, cacheable)
+    dist = DistFile(*fields)  # type: ignore[arg-type]
+    return ReadOutcome(candidate, ReadResult(dist, core_metadata))
+
+
+def _serial(candidates: Sequence[Candidate]) -> Iterator[_Wire]:
+    for candidate in candidates:
+        yield _read_one((candidate.path, candidate.stat))
+
+
+def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
+    chunksize = max(1, min(16, len(candidates) // (jobs * 4)))
+    done = 0
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            items = [(candidate.path, candidate.stat) for candidate in candidates]
+            for wire in pool.map(_read_one, items, chunksize=chunksize):
+                done += 1
+                yield wire
+    except (BrokenProcessPool, OSError, NotImplementedError) as exc:
+        # A worker died (or no pool can be had here): read the rest in-process.
+        logger.warning("parallel reading failed (%s); reading in this process", exc)
+        yield from _serial(candidates[done:])
+
+
+def read_files(
+    candidates: Sequence[Candidate], *, jobs: int = 1, progress: Progress | None = None
+) -> list[ReadOutcome]:
+    """Read ``candidates`` with up to ``jobs`` processes; outcomes in input order.
+
+    ``progress(done, total)`` is called after each file.
+    """
+    total = len(candidates)
+    if jobs > 1 and total > PARALLEL_THRESHOLD:
+        wires = _parallel(candidates, min(jobs, total))
+        logger.debug("reading %d file(s) with %d processes", total, min(jobs, total))
+    else:
+        wires = _serial(candidates)
+    outcomes: list[ReadOutcome] = []
+    for candidate, wire in zip(candidates, wires, strict=True):
+        outcomes.append(_outcome(candidate, wire))
+        if progress is not None:
+            progress(len(outcomes), total)
+    return outcomes

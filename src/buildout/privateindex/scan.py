@@ -1,0 +1,168 @@
+"""Find the candidate distribution files in the sources.
+
+A source is a directory, scanned recursively (symlinked directories are
+followed, loops are detected and reported), or a single file.  Only files
+whose name looks like a distribution are candidates; everything else is
+ignored silently, because a buildout download cache holds other downloads
+too.  Each candidate is stat'ed exactly once, here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat as stat_module
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from . import metadata
+from .errors import SourceError
+from .model import Problem
+
+__all__ = ["Candidate", "ScanResult", "check_sources", "scan_sources"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file that may be a distribution, with the one stat taken of it."""
+
+    path: str
+    filename: str
+    stat: os.stat_result
+
+    @property
+    def signature(self) -> tuple[int, int]:
+        """What tells a changed file from an unchanged one."""
+        return (self.stat.st_size, self.stat.st_mtime_ns)
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """The candidates in source order, and what could not be scanned."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
+
+
+def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> list[str]:
+    """The sources as strings; SourceError for one that is missing or unusable.
+
+    A source inside the output directory is refused: the index would index
+    itself.
+    """
+    real_output = os.path.realpath(output)
+    checked: list[str] = []
+    for source in sources:
+        path = os.fspath(source)
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            raise SourceError(path, "no such file or directory") from None
+        except OSError as exc:
+            raise SourceError(path, exc.strerror or str(exc)) from None
+        real = os.path.realpath(path)
+        if real == real_output or real.startswith(real_output.rstrip(os.sep) + os.sep):
+            raise SourceError(path, "lies inside the output directory")
+        checked.append(path)
+    return checked
+
+
+class _Scanner:
+    def __init__(self, exclude: tuple[int, int] | None) -> None:
+        self.result = ScanResult()
+        #: Directories scanned so far, so that none is scanned twice.
+        self.visited: set[tuple[int, int]] = set()
+        self.exclude = exclude
+        self.paths: set[str] = set()
+
+    def problem(self, path: str, reason: str) -> None:
+        logger.debug("%s: %s", path, reason)
+        self.result.problems.append(Problem(path, reason))
+
+    def add_file(self, path: str, filename: str, st: os.stat_result, explicit: bool) -> None:
+        if metadata.classify(filename) is None:
+            if explicit:
+                self.problem(path, "not a distribution file name (.whl, .egg or an sdist)")
+            return
+        if path not in self.paths:  # a file source inside a directory source
+            self.paths.add(path)
+            self.result.candidates.append(Candidate(path, filename, st))
+
+    def scan_dir(
+        self, path: str, st: os.stat_result, ancestors: frozenset[tuple[int, int]]
+    ) -> None:
+        ident = _identity(st)
+        if ident in ancestors:
+            self.problem(path, "symbolic link loop; not followed")
+            return
+        if ident in self.visited:
+            logger.debug("%s: already scanned", path)
+            return
+        self.visited.add(ident)
+        if ident == self.exclude:
+            logger.debug("%s: the output directory; not scanned", path)
+            return
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            self.problem(path, f"cannot list directory: {exc.strerror or exc}")
+            return
+        inner = ancestors | {ident}
+        for entry in entries:
+            looks_like_dist = metadata.classify(entry.name) is not None
+            try:
+                is_dir = entry.is_dir()
+                if not is_dir and not looks_like_dist:
+                    continue  # no need to stat what is ignored anyway
+                entry_st = entry.stat()
+            except OSError as exc:
+                if looks_like_dist:
+                    self.problem(entry.path, f"cannot stat: {exc.strerror or exc}")
+                continue
+            if stat_module.S_ISDIR(entry_st.st_mode):
+                if looks_like_dist:
+                    self.problem(entry.path, "a directory (unpacked?), not a distribution file")
+                    continue
+                self.scan_dir(entry.path, entry_st, inner)
+            elif stat_module.S_ISREG(entry_st.st_mode):
+                self.add_file(entry.path, entry.name, entry_st, explicit=False)
+            else:
+                self.problem(entry.path, "not a regular file")
+
+
+def scan_sources(sources: Sequence[str], output: str | None = None) -> ScanResult:
+    """Scan ``sources`` (checked by :func:`check_sources`) in order.
+
+    ``output``, the index directory, is never entered.  Files and problems
+    come in a deterministic order: sources as given, directory entries by
+    name.
+    """
+    exclude = None
+    if output is not None:
+        with contextlib.suppress(OSError):
+            exclude = _identity(os.stat(output))
+    scanner = _Scanner(exclude)
+    for source in sources:
+        try:
+            st = os.stat(source)
+        except OSError as exc:
+            scanner.problem(source, f"cannot stat: {exc.strerror or exc}")
+            continue
+        if stat_module.S_ISDIR(st.st_mode):
+            scanner.scan_dir(source, st, frozenset())
+        elif stat_module.S_ISREG(st.st_mode):
+            scanner.add_file(source, os.path.basename(source), st, explicit=True)
+        else:
+            scanner.problem(source, "not a regular file or directory")
+    logger.debug(
+        "scanned %d source(s): %d candidate(s)", len(sources), len(scanner.result.candidates)
+    )
+    return scanner.result

@@ -1,0 +1,101 @@
+"""Independent checks of a built index, for the tests of the build engine.
+
+They read the index as an installer would: every link of every page must
+resolve to an existing file, and every file's sha256 must match what its
+project pages say.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlsplit
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def anchors(page: Path) -> list[dict[str, str | None]]:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    parser.close()
+    return parser.anchors
+
+
+def hrefs(page: Path) -> list[str]:
+    return [a["href"] or "" for a in anchors(page)]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def html_pages(out: Path) -> list[Path]:
+    pages = [out / "index.html", out / "simple" / "index.html"]
+    pages += sorted((out / "simple").glob("*/index.html"))
+    return [page for page in pages if page.exists()]
+
+
+def page_bytes(out: Path) -> dict[str, bytes]:
+    """Every page (HTML and JSON) of the index by relative path."""
+    found = sorted(out.glob("index.html")) + sorted((out / "simple").rglob("index.*"))
+    return {str(p.relative_to(out)): p.read_bytes() for p in found}
+
+
+def check_index(out: Path) -> dict[str, str]:
+    """Assert that the index in ``out`` is consistent; return {filename: sha256}.
+
+    Every link of every HTML page resolves to an existing file or project
+    directory (with its pages); every file a project page lists has the
+    sha256 the page (HTML and JSON) says, and so has its ``.metadata``.
+    """
+    listed: dict[str, str] = {}
+    for page in html_pages(out):
+        for anchor in anchors(page):
+            href = anchor["href"] or ""
+            assert not urlsplit(href).scheme, f"{page}: absolute link {href}"
+            url, fragment = urldefrag(href)
+            target = (page.parent / unquote(url)).resolve()
+            assert target.exists(), f"{page}: link {href} to a missing file"
+            if target.is_dir():
+                assert (target / "index.html").is_file(), f"{page}: {href} has no page"
+                assert (target / "index.json").is_file(), f"{page}: {href} has no JSON page"
+            if page.parent.parent == out / "simple":  # a project page
+                algo, _, digest = fragment.partition("=")
+                assert algo == "sha256", f"{page}: {href} has no sha256"
+                assert sha256(target) == digest, f"{page}: {href} does not match its hash"
+                listed[target.name] = digest
+                core = anchor.get("data-core-metadata")
+                if core is not None:
+                    meta = target.with_name(target.name + ".metadata")
+                    assert core == f"sha256={sha256(meta)}", f"{page}: bad metadata hash"
+        if page.parent.parent == out / "simple":
+            data = json.loads(page.with_name("index.json").read_text(encoding="utf-8"))
+            json_files = {f["filename"]: f["hashes"]["sha256"] for f in data["files"]}
+            html_files = {
+                unquote(urldefrag(a["href"] or "")[0]): (a["href"] or "").rpartition("=")[2]
+                for a in anchors(page)
+            }
+            assert json_files == html_files, f"{page}: HTML and JSON pages disagree"
+            for entry in data["files"]:
+                assert (page.parent / unquote(entry["url"])).is_file()
+    return listed
+
+
+def temp_files(out: Path) -> list[str]:
+    return sorted(
+        os.path.join(root, name)
+        for root, _dirs, names in os.walk(out)
+        for name in names
+        if name.startswith(".~privateindex-")
+    )

@@ -1,0 +1,255 @@
+"""Real ``bin/buildout`` runs: populate the private index, then install from it offline."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from buildoutenv import SampleBuildout, can_cut_network, setup_buildout, teardown_buildout
+from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
+from servers import StaticServer, serve_directory
+
+from buildout.privateindex.build import build_index, load_index
+from buildout.privateindex.complete import BOOTSTRAP_PROJECTS, installed_version
+
+OFFLINE = can_cut_network()
+
+CONFIG = """
+[buildout]
+extensions = buildout.privateindex
+download-cache = ${{buildout:directory}}/downloads
+index = {index}
+newest = false
+parts = app private-index
+{extra}
+
+[app]
+recipe = zc.recipe.egg
+eggs = {eggs}
+interpreter = py
+
+[private-index]
+recipe = buildout.privateindex
+directory = ${{buildout:directory}}/private-index
+{part_extra}
+"""
+
+
+def config(index: str, *, eggs: str = "demo-app", extra: str = "", part_extra: str = "") -> str:
+    return CONFIG.format(index=index, eggs=eggs, extra=extra, part_extra=part_extra)
+
+
+@pytest.fixture(scope="module")
+def upstream_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An upstream index: an app wheel, an sdist needing a build backend, the
+    backend, and stand-ins for the bootstrap projects at the versions in use."""
+    dists = tmp_path_factory.mktemp("upstream-dists")
+    make_wheel(dists, "demo-app", "1.0", requires_dist=["demo-lib"])
+    make_sdist(dists, "demo-lib", "2.0", "tar.gz", build_requires=["tinybackend"])
+    make_wheel(dists, "extra-tool", "3.0")
+    make_tinybackend_wheel(dists)
+    for project in BOOTSTRAP_PROJECTS:
+        version = installed_version(project)
+        assert version, project
+        make_wheel(dists, project, version, modules={"placeholder_for_tests.py": ""})
+    out = tmp_path_factory.mktemp("upstream") / "index"
+    assert build_index([dists], out).ok
+    return out
+
+
+@pytest.fixture
+def upstream(upstream_index: Path) -> Iterator[StaticServer]:
+    with serve_directory(upstream_index) as server:
+        yield server
+
+
+@pytest.fixture
+def sample() -> Iterator[SampleBuildout]:
+    buildout, test = setup_buildout()
+    try:
+        yield buildout
+    finally:
+        teardown_buildout(test)
+
+
+def populate(sample: SampleBuildout, upstream: StaticServer, **kwargs: str) -> str:
+    index = upstream.url + "simple/"
+    sample.write(config(index, **kwargs))
+    run = sample.run(env={"PIP_INDEX_URL": index})
+    assert run.returncode == 0, run
+    return run.output
+
+
+def forget_installed(sample: SampleBuildout) -> None:
+    """Empty the eggs directory and the download cache."""
+    for path in (sample.directory / "eggs" / "v5").iterdir():
+        if path.suffix == ".egg":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.rmtree(sample.directory / "downloads" / "dist")
+
+
+def python_says(sample: SampleBuildout, code: str) -> str:
+    proc = subprocess.run(
+        [str(sample.directory / "bin" / "py"), "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.strip()
+
+
+def test_first_run_populates_and_the_next_installs_offline(
+    sample: SampleBuildout, upstream: StaticServer
+) -> None:
+    output = populate(sample, upstream)
+    assert "does not exist yet" in output
+    assert "Unused option" not in output
+    simple = sample.directory / "private-index" / "simple"
+    projects = {d.project for d in load_index(simple.parent)}
+    # From the download cache ...
+    assert {"demo-app", "demo-lib"} <= projects
+    assert (simple / "demo-lib" / "demo_lib-2.0.tar.gz").is_file()
+    # ... the sdist's build backend, which pip fetched itself ...
+    assert "tinybackend" in projects
+    # ... and the bootstrap set, at the versions in use.
+    assert {"zc-buildout", "setuptools", "pip", "zc-recipe-egg", "buildout-privateindex"} <= projects
+    assert "extra-tool" not in projects
+
+    forget_installed(sample)
+    upstream.stop()
+    run = sample.run(offline=OFFLINE)
+    assert run.returncode == 0, run
+    assert f"installing only from {simple.as_uri()}/" in run.output
+    assert "Installed from the private index" in run.output
+    assert "demo-lib 2.0" in run.output
+    versions = python_says(sample, "import demo_app, demo_lib; print(demo_app.VERSION, demo_lib.VERSION)")
+    assert versions == "1.0 2.0"
+    assert "Unused option" not in run.output
+
+
+def test_include_fetches_extra_requirements(sample: SampleBuildout, upstream: StaticServer) -> None:
+    populate(sample, upstream, part_extra="include = extra-tool>=2")
+    projects = {d.project for d in load_index(sample.directory / "private-index")}
+    assert "extra-tool" in projects
+
+
+def test_pinned_run_names_a_missing_requirement(
+    sample: SampleBuildout, upstream: StaticServer
+) -> None:
+    populate(sample, upstream)
+    upstream.stop()
+    sample.write(config(upstream.url + "simple/", eggs="demo-app\n    not-in-the-index"))
+    run = sample.run(offline=OFFLINE)
+    assert run.returncode != 0
+    simple = (sample.directory / "private-index" / "simple").as_uri()
+    assert f"The private index {simple}/ has no distribution for 'not-in-the-index'" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_pin_mode_needs_an_existing_index(sample: SampleBuildout, upstream: StaticServer) -> None:
+    sample.write(config(upstream.url + "simple/", extra="private-index-mode = pin"))
+    run = sample.run()
+    assert run.returncode != 0
+    assert "private-index-mode = pin, but the private index" in run.output
+    assert "does not exist yet" in run.output
+
+
+def test_mode_off_leaves_the_index_alone(sample: SampleBuildout, upstream: StaticServer) -> None:
+    populate(sample, upstream)
+    sample.write(config(upstream.url + "simple/", extra="private-index-mode = off"))
+    run = sample.run(env={"PIP_INDEX_URL": upstream.url + "simple/"})
+    assert run.returncode == 0, run
+    assert "installing only from" not in run.output
+    assert "Private index: off" in run.output
+
+
+def test_bad_mode_is_a_clear_error(sample: SampleBuildout, upstream: StaticServer) -> None:
+    sample.write(config(upstream.url + "simple/", extra="private-index-mode = sometimes"))
+    run = sample.run()
+    assert run.returncode != 0
+    assert "[buildout] option 'private-index-mode': expected one of auto, pin, off: 'sometimes'" in run.output
+
+
+def test_option_changes_and_uninstall_never_delete_the_index(
+    sample: SampleBuildout, upstream: StaticServer
+) -> None:
+    populate(sample, upstream)
+    index = sample.directory / "private-index"
+    before = sorted(p.name for p in (index / "simple").iterdir())
+    # Reconfigure the part (a reinstall for buildout) ...
+    sample.write(config(upstream.url + "simple/", part_extra="yank = demo-lib==2.0: broken"))
+    run = sample.run()
+    assert run.returncode == 0, run
+    assert 'data-yanked="broken"' in (index / "simple" / "demo-lib" / "index.html").read_text()
+    # ... then drop the part (an uninstall) and the extension.
+    sample.write(
+        f"""
+        [buildout]
+        index = {upstream.url}simple/
+        newest = false
+        parts =
+        """
+    )
+    run = sample.run()
+    assert run.returncode == 0, run
+    assert sorted(p.name for p in (index / "simple").iterdir()) == before
+    assert (index / "simple" / "demo-lib" / "demo_lib-2.0.tar.gz").is_file()
+
+
+def test_versions_file_pins_every_project(sample: SampleBuildout, upstream: StaticServer) -> None:
+    populate(sample, upstream, part_extra="versions-file = ${buildout:directory}/versions.cfg")
+    text = (sample.directory / "versions.cfg").read_text()
+    assert "[versions]" in text
+    assert "demo-app = 1.0" in text
+    assert "demo-lib = 2.0" in text
+    assert "tinybackend = 1.0" in text
+
+
+def test_recipe_errors_name_part_option_and_value(
+    sample: SampleBuildout, upstream: StaticServer
+) -> None:
+    sample.write(config(upstream.url + "simple/", part_extra="sources = /no/such/dir"))
+    run = sample.run()
+    assert run.returncode != 0
+    assert "[private-index] option 'sources': no such file or directory: '/no/such/dir'" in run.output
+    sample.write(config(upstream.url + "simple/", part_extra="complete = maybe"))
+    run = sample.run()
+    assert "[private-index] option 'complete': expected true or false: 'maybe'" in run.output
+    sample.write(config(upstream.url + "simple/", part_extra="yank = demo-lib"))
+    run = sample.run()
+    assert "[private-index] option 'yank':" in run.output
+    assert "'demo-lib'" in run.output
+
+
+def test_consumer_over_http_with_basic_auth(
+    sample: SampleBuildout, upstream: StaticServer, tmp_path: Path
+) -> None:
+    populate(sample, upstream)
+    upstream.stop()
+    password = "s3cr3t-p4ss"
+    with serve_directory(sample.directory / "private-index", {"team": password}) as server:
+        consumer = sample.directory / "consumer"
+        consumer.mkdir()
+        (consumer / "buildout.cfg").write_text(
+            f"""
+[buildout]
+extensions = buildout.privateindex
+private-index = http://team:{password}@127.0.0.1:{server.url.rsplit(':', 1)[1]}simple/
+newest = false
+parts = app
+
+[app]
+recipe = zc.recipe.egg
+eggs = demo-app
+interpreter = py
+""".lstrip()
+        )
+        run = sample.run("-c", str(consumer / "buildout.cfg"))
+        assert run.returncode == 0, run
+        assert any(path.endswith(".tar.gz") for path in server.requests)
+    assert password not in run.output
+    assert "installing only from http://127.0.0.1" in run.output
+    assert sample.files_containing(password) == [consumer / "buildout.cfg"]

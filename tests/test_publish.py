@@ -1,0 +1,466 @@
+"""Publishing an index to S3, against moto's S3 server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import filelock
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from buildout.privateindex import publish as publish_module
+from buildout.privateindex.errors import IndexStateError, PrivateIndexError
+from buildout.privateindex.model import DistFile, Kind
+from buildout.privateindex.publish import (
+    MANIFEST_NAME,
+    PublishError,
+    parse_s3_url,
+    publish,
+)
+from buildout.privateindex.render import (
+    PageFile,
+    landing_html,
+    project_html,
+    project_json,
+    root_html,
+    root_json,
+)
+from distfactory import make_egg, make_sdist, make_wheel
+from s3server import S3Server, aws_environ
+
+PREFIX = "pub/idx"
+ZIP, GZIP = "application/zip", "application/gzip"
+HTML, JSON = "text/html; charset=utf-8", "application/vnd.pypi.simple.v1+json"
+_buckets = itertools.count()
+
+
+# -- an index tree, as the builder writes it ----------------------------------
+
+
+def _dist(path: Path, name: str, version: str, kind: Kind) -> tuple[DistFile, bytes | None]:
+    data = path.read_bytes()
+    metadata = None
+    if kind is Kind.WHEEL:
+        with zipfile.ZipFile(path) as zf:
+            member = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+            metadata = zf.read(member)
+    dist = DistFile(
+        filename=path.name,
+        project=name,
+        name=name,
+        version=version,
+        kind=kind,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        mtime_ns=1_700_000_000_000_000_000,
+        metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata else None,
+    )
+    return dist, metadata
+
+
+def write_index(out: Path, dists: list[tuple[Path, str, str, Kind]]) -> Path:
+    """The index layout of DESIGN (pages from render.py), plus private state."""
+    projects: dict[str, list[DistFile]] = {}
+    for path, name, version, kind in dists:
+        dist, metadata = _dist(path, name, version, kind)
+        folder = out / "simple" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / path.name).write_bytes(path.read_bytes())
+        if metadata is not None:
+            (folder / f"{path.name}.metadata").write_bytes(metadata)
+        projects.setdefault(name, []).append(dist)
+    for name, files in projects.items():
+        pages = [PageFile(dist, quote(dist.filename)) for dist in files]
+        (out / "simple" / name / "index.html").write_text(project_html(name, pages))
+        (out / "simple" / name / "index.json").write_text(project_json(name, pages))
+    (out / "simple" / "index.html").write_text(root_html(sorted(projects)))
+    (out / "simple" / "index.json").write_text(root_json(sorted(projects)))
+    (out / "index.html").write_text(landing_html(projects))
+    (out / ".privateindex" / "tmp").mkdir(parents=True, exist_ok=True)
+    (out / ".privateindex" / "state.sqlite").write_bytes(b"private state")
+    (out / "simple" / ".hidden").write_text("a dotfile, never published")
+    return out
+
+
+def local_objects(index: Path) -> dict[str, bytes]:
+    """What the bucket must hold below the prefix: files plus page aliases."""
+    objects: dict[str, bytes] = {}
+    for path in index.rglob("*"):
+        rel = path.relative_to(index).as_posix()
+        if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
+            objects[f"{PREFIX}/{rel}"] = path.read_bytes()
+            if path.name == "index.html":
+                objects[f"{PREFIX}/{rel[: -len('index.html')]}"] = path.read_bytes()
+    return objects
+
+
+# -- fixtures ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[S3Server]:
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in aws_environ().items():
+            mp.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+            mp.delenv(key, raising=False)
+        with S3Server() as s3:
+            yield s3
+
+
+@pytest.fixture
+def bucket(server: S3Server) -> str:
+    name = f"test-index-{next(_buckets)}"
+    server.create_public_bucket(name, PREFIX)
+    return name
+
+
+@pytest.fixture
+def dists(tmp_path: Path) -> list[tuple[Path, str, str, Kind]]:
+    src = tmp_path / "dists"
+    src.mkdir()
+    return [
+        (make_wheel(src, "foo", "1.0"), "foo", "1.0", Kind.WHEEL),
+        (make_sdist(src, "foo", "1.0", "tar.gz"), "foo", "1.0", Kind.SDIST),
+        (make_sdist(src, "bar", "2.0", "tar.bz2"), "bar", "2.0", Kind.SDIST),
+        (make_sdist(src, "bar", "2.1", "tar.xz"), "bar", "2.1", Kind.SDIST),
+        (make_sdist(src, "bar", "2.2", "zip"), "bar", "2.2", Kind.SDIST),
+        (make_sdist(src, "baz", "0.1", "tgz"), "baz", "0.1", Kind.SDIST),
+        (make_egg(src, "baz", "0.2"), "baz", "0.2", Kind.EGG),
+    ]
+
+
+@pytest.fixture
+def index(tmp_path: Path, dists: list[tuple[Path, str, str, Kind]]) -> Path:
+    return write_index(tmp_path / "index", dists)
+
+
+def target(bucket: str) -> str:
+    return f"s3://{bucket}/{PREFIX}/"
+
+
+def remote_objects(server: S3Server, bucket: str) -> dict[str, bytes]:
+    client = server.client()
+    keys = [
+        obj["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for obj in page.get("Contents", ())
+    ]
+    return {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
+def content_of(remote: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in remote.items() if not k.endswith(MANIFEST_NAME)}
+
+
+class RecordingClient:
+    """A boto3 client that records puts, and can fail after ``fail_after`` of them."""
+
+    def __init__(self, client: Any, fail_after: int | None = None) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self.fail_after = fail_after
+        self.puts: list[str] = []
+
+    def put_object(self, **kwargs: Any) -> Any:
+        with self._lock:
+            if self.fail_after is not None and len(self.puts) >= self.fail_after:
+                raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9/")
+            self.puts.append(kwargs["Key"])
+        return self._client.put_object(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+# -- tests -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("s3://my-bucket", ("my-bucket", "")),
+        ("s3://my-bucket/", ("my-bucket", "")),
+        ("s3://my.bucket/a/b/", ("my.bucket", "a/b")),
+        ("s3://abc//a/b//", ("abc", "a/b")),
+    ],
+)
+def test_parse_s3_url(url: str, expected: tuple[str, str]) -> None:
+    assert parse_s3_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "my-bucket/prefix",
+        "https://my-bucket/prefix",
+        "s3:/my-bucket",
+        "s3://",
+        "s3://ab/prefix",
+        "s3://My_Bucket/prefix",
+        "s3://-bucket/prefix",
+        "s3://my..bucket",
+        "s3://my-bucket/a//b",
+        "s3://my-bucket/a/../b",
+        "s3://my-bucket/a?versionId=1",
+        "s3://my-bucket/a#frag",
+        "s3://my-bucket/a\\b",
+    ],
+)
+def test_parse_s3_url_rejects(url: str) -> None:
+    with pytest.raises(PublishError) as info:
+        parse_s3_url(url)
+    assert info.value.target == url
+    assert isinstance(info.value, PrivateIndexError) and isinstance(info.value, ValueError)
+
+
+def test_first_publish_uploads_everything(server: S3Server, bucket: str, index: Path) -> None:
+    report = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    expected = local_objects(index)
+    assert sorted(report.uploaded) == sorted(expected)
+    assert report.unchanged == 0 and report.deleted == [] and report.manifest_written
+    assert f"{PREFIX}/simple/foo/" in expected and f"{PREFIX}/" in expected
+    remote = remote_objects(server, bucket)
+    assert content_of(remote) == expected  # no private state, no dotfile
+    manifest = json.loads(remote[f"{PREFIX}/{MANIFEST_NAME}"])
+    assert set(manifest["objects"]) == {k[len(PREFIX) + 1 :] for k in expected}
+
+    client = server.client()
+    types = {}
+    for key, data in expected.items():
+        head = client.head_object(Bucket=bucket, Key=key)
+        assert head["Metadata"] == {"sha256": hashlib.sha256(data).hexdigest()}
+        assert head["ETag"].strip('"') == hashlib.md5(data).hexdigest()
+        types[key.rsplit("/", 1)[-1].split("-", 1)[-1] or "dir/"] = head["ContentType"]
+    assert types["dir/"] == HTML and types["index.html"] == HTML
+    assert types["index.json"] == JSON
+    assert types["1.0-py3-none-any.whl"] == ZIP
+    assert types["1.0-py3-none-any.whl.metadata"] == "text/plain; charset=utf-8"
+    assert types["1.0.tar.gz"] == GZIP and types["0.1.tgz"] == GZIP
+    assert types["2.0.tar.bz2"] == "application/x-bzip2"
+    assert types["2.1.tar.xz"] == "application/x-xz"
+    assert types["2.2.zip"] == ZIP and types["0.2-py3.11.egg"] == ZIP
+
+
+def test_no_change_publish_uploads_nothing(server: S3Server, bucket: str, index: Path) -> None:
+    first = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    client = RecordingClient(server.client())
+    second = publish(index, target(bucket), client=client)
+    assert second.uploaded == [] and client.puts == []
+    assert second.unchanged == len(first.uploaded) and not second.manifest_written
+
+
+def test_only_changed_objects_upload(
+    server: S3Server, bucket: str, index: Path, dists: list[tuple[Path, str, str, Kind]]
+) -> None:
+    publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    before = local_objects(index)
+    new = make_wheel(index.parent / "dists", "foo", "1.1")
+    write_index(index, [*dists, (new, "foo", "1.1", Kind.WHEEL)])
+    after = local_objects(index)
+    changed = {key for key, data in after.items() if before.get(key) != data}
+    assert changed == {
+        f"{PREFIX}/simple/foo/{new.name}",
+        f"{PREFIX}/simple/foo/{new.name}.metadata",
+        f"{PREFIX}/simple/foo/index.html",
+        f"{PREFIX}/simple/foo/index.json",
+        f"{PREFIX}/simple/foo/",
+        f"{PREFIX}/index.html",
+        f"{PREFIX}/",
+    }
+    client = RecordingClient(server.client())
+    report = publish(index, target(bucket), client=client)
+    assert sorted(report.uploaded) == sorted(changed)
+    assert sorted(client.puts) == sorted([*changed, f"{PREFIX}/{MANIFEST_NAME}"])
+    assert report.unchanged == len(after) - len(changed)
+    assert content_of(remote_objects(server, bucket)) == after
+
+    # One file changed in place: only it (and its alias) goes up again.
+    page = index / "simple" / "bar" / "index.html"
+    page.write_text(page.read_text() + "<!-- changed -->\n")
+    report = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    assert sorted(report.uploaded) == [f"{PREFIX}/simple/bar/", f"{PREFIX}/simple/bar/index.html"]
+    assert content_of(remote_objects(server, bucket)) == local_objects(index)
+
+
+def test_upload_order_files_then_pages_then_root(
+    server: S3Server, bucket: str, index: Path
+) -> None:
+    client = RecordingClient(server.client())
+    report = publish(index, target(bucket), client=client)
+    puts = [key[len(PREFIX) + 1 :] for key in client.puts]
+    assert puts[-1] == MANIFEST_NAME and sorted(report.uploaded) == sorted(client.puts[:-1])
+
+    def stage(rel: str) -> int:
+        parts = rel.split("/")
+        if rel in ("index.html", ""):
+            return 3
+        if rel in ("simple/", "simple/index.html", "simple/index.json"):
+            return 2
+        if len(parts) == 3 and parts[2] in ("", "index.html", "index.json"):
+            return 1
+        return 0 if rel != MANIFEST_NAME else 4
+
+    stages = [stage(rel) for rel in puts]
+    assert stages == sorted(stages)
+    assert set(stages) == {0, 1, 2, 3, 4}
+
+
+def test_delete_only_when_asked(server: S3Server, bucket: str, index: Path) -> None:
+    client = server.client()
+    publish(index, target(bucket), client=client)
+    stray = [f"{PREFIX}/simple/old/old-0.1.tar.gz", f"{PREFIX}/simple/old/", f"{PREFIX}/junk"]
+    outside = ["elsewhere/keep.txt", f"{PREFIX}x/keep.txt", "top.txt"]
+    for key in stray + outside:
+        client.put_object(Bucket=bucket, Key=key, Body=b"stray")
+
+    report = publish(index, target(bucket), client=client)
+    assert report.deleted == [] and report.uploaded == []
+    assert set(stray + outside) <= set(remote_objects(server, bucket))
+
+    report = publish(index, target(bucket), client=client, delete=True, dry_run=True)
+    assert report.deleted == sorted(stray)
+    assert set(stray) <= set(remote_objects(server, bucket))
+
+    report = publish(index, target(bucket), client=client, delete=True)
+    assert report.deleted == sorted(stray) and report.uploaded == []
+    remote = remote_objects(server, bucket)
+    assert set(remote) == set(local_objects(index)) | set(outside) | {f"{PREFIX}/{MANIFEST_NAME}"}
+
+
+def test_dry_run_writes_nothing(server: S3Server, bucket: str, index: Path) -> None:
+    client = RecordingClient(server.client())
+    report = publish(index, target(bucket), client=client, dry_run=True)
+    assert sorted(report.uploaded) == sorted(local_objects(index))
+    assert client.puts == [] and remote_objects(server, bucket) == {}
+    assert not report.manifest_written
+
+
+@pytest.mark.parametrize("fail_after", [0, 3, 11])
+def test_interrupted_publish_converges(
+    server: S3Server, bucket: str, index: Path, fail_after: int
+) -> None:
+    failing = RecordingClient(server.client(), fail_after=fail_after)
+    with pytest.raises(PublishError) as info:
+        publish(index, target(bucket), client=failing)
+    assert info.value.target == target(bucket)
+    assert "Could not connect" in str(info.value)
+    present = set(remote_objects(server, bucket))
+    assert present == set(failing.puts)  # the manifest was never written
+    assert len(present) == fail_after
+
+    client = RecordingClient(server.client())
+    report = publish(index, target(bucket), client=client)
+    expected = local_objects(index)
+    assert sorted(report.uploaded) == sorted(set(expected) - present)
+    assert report.unchanged == len(present)
+    assert content_of(remote_objects(server, bucket)) == expected
+    assert publish(index, target(bucket), client=client).uploaded == []
+
+
+def test_lost_or_stale_manifest_still_converges(server: S3Server, bucket: str, index: Path) -> None:
+    client = server.client()
+    publish(index, target(bucket), client=client)
+    manifest_key = f"{PREFIX}/{MANIFEST_NAME}"
+
+    client.delete_object(Bucket=bucket, Key=manifest_key)  # lost: ETags decide
+    report = publish(index, target(bucket), client=client)
+    assert report.uploaded == [] and report.manifest_written
+
+    client.put_object(Bucket=bucket, Key=manifest_key, Body=b"{not json")
+    report = publish(index, target(bucket), client=client)
+    assert report.uploaded == [] and report.manifest_written
+
+    # Changed behind our back: the ETag no longer matches what the manifest recorded.
+    key = f"{PREFIX}/simple/foo/index.html"
+    client.put_object(Bucket=bucket, Key=key, Body=b"tampered")
+    report = publish(index, target(bucket), client=client)
+    assert report.uploaded == [key]
+    assert content_of(remote_objects(server, bucket)) == local_objects(index)
+
+
+def test_pip_installs_from_the_bucket(
+    server: S3Server, bucket: str, index: Path, tmp_path: Path, pip_env: dict[str, str]
+) -> None:
+    publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    simple = server.url(bucket, f"{PREFIX}/simple/")
+    with urllib.request.urlopen(simple + "foo/") as response:  # anonymous, like pip
+        assert response.headers["Content-Type"] == HTML
+        assert b"foo-1.0-py3-none-any.whl#sha256=" in response.read()
+    with pytest.raises(urllib.error.HTTPError):  # the policy covers the prefix only
+        urllib.request.urlopen(server.url(bucket, "elsewhere"))
+
+    env = {k: v for k, v in pip_env.items() if not k.startswith("AWS_")}
+    target_dir = tmp_path / "installed"
+    cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-cache-dir"]
+    cmd += ["--index-url", simple, "--target", str(target_dir), "foo"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (target_dir / "foo" / "__init__.py").read_text() == "VERSION = '1.0'\n"
+    assert "foo-1.0-py3-none-any.whl" in result.stdout
+
+
+def test_errors_from_s3_are_publish_errors(server: S3Server, index: Path) -> None:
+    with pytest.raises(PublishError) as info:
+        publish(index, "s3://no-such-bucket/x", endpoint_url=server.endpoint_url)
+    assert info.value.target == "s3://no-such-bucket/x"
+    assert "NoSuchBucket" in info.value.reason
+
+
+def test_not_an_index(server: S3Server, bucket: str, tmp_path: Path) -> None:
+    (tmp_path / "somefile").write_text("x")
+    with pytest.raises(IndexStateError):
+        publish(tmp_path, target(bucket), endpoint_url=server.endpoint_url)
+    assert remote_objects(server, bucket) == {}
+
+
+def test_missing_boto3_is_a_clear_error(index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    with pytest.raises(PublishError, match=r"needs boto3.*\[s3\]") as info:
+        publish(index, "s3://some-bucket/x", endpoint_url="http://127.0.0.1:9")
+    assert info.value.target == "s3://some-bucket/x"
+
+
+def test_credentials_from_env_never_logged(
+    server: S3Server,
+    bucket: str,
+    index: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "Sekrit-Do-Not-Log-0123456789"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    caplog.set_level(logging.DEBUG)  # botocore's debug output included
+    report = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    assert report.uploaded
+    messages = [r for r in caplog.records if r.name == publish_module.__name__]
+    debug = {r.getMessage() for r in messages if r.levelno == logging.DEBUG}
+    assert {f"uploaded {key}" for key in report.uploaded} <= debug
+    info = [r.getMessage() for r in messages if r.levelno == logging.INFO]
+    assert len(info) == 1 and f"{len(report.uploaded)} uploaded" in info[0]
+    assert secret not in caplog.text
+
+
+def test_waits_for_a_running_build(
+    server: S3Server, bucket: str, index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publish_module, "LOCK_TIMEOUT", 0.2)
+    lock = filelock.FileLock(index / ".privateindex" / "lock")  # as build_index holds it
+    with lock, pytest.raises(IndexStateError, match="a build held the lock"):
+        publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    assert remote_objects(server, bucket) == {}
+    assert publish(index, target(bucket), endpoint_url=server.endpoint_url).uploaded

@@ -1,0 +1,142 @@
+"""``verify_index``: a clean index is clean, every kind of damage is named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from distfactory import make_egg, make_sdist, make_wheel
+
+from buildout.privateindex.build import build_index
+from buildout.privateindex.render import root_html
+from buildout.privateindex.verify import verify_index
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("src")
+    make_wheel(src, "foo", "1.0")
+    make_wheel(src, "foo", "1.1", requires_python=">=3.8")
+    make_sdist(src, "foo", "1.1")
+    make_sdist(src, "Bar.Baz", "2.0", fmt="zip")
+    make_egg(src, "old", "0.1")
+    out = tmp_path_factory.mktemp("pristine") / "index"
+    report = build_index([src], out, yanks=["foo==1.0: broken"])
+    assert report.ok and report.files == 5
+    return out
+
+
+@pytest.fixture
+def index(pristine: Path, tmp_path: Path) -> Path:
+    """A private copy of the built index, to damage."""
+    copy = tmp_path / "index"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def wheel_of(index: Path, version: str = "1.0") -> Path:
+    return index / "simple" / "foo" / f"foo-{version}-py3-none-any.whl"
+
+
+def test_clean_index(index: Path) -> None:
+    notes: list[str] = []
+    assert verify_index(index, notes=notes) == []
+    assert notes == []
+
+
+def test_absolute_links_are_noted_not_checked(tmp_path: Path) -> None:
+    make_wheel(tmp_path, "foo", "1.0")
+    out = tmp_path / "index"
+    build_index([tmp_path / "foo-1.0-py3-none-any.whl"], out, base_url="https://example.invalid/simple")
+    notes: list[str] = []
+    assert verify_index(out, notes=notes) == []
+    assert notes and "absolute" in notes[0] and "not checked" in notes[0]
+
+
+def test_tampered_file(index: Path) -> None:
+    wheel = wheel_of(index)
+    with open(wheel, "ab") as stream:
+        stream.write(b"\0")
+    problems = verify_index(index)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"simple/foo/{wheel.name}: sha256 mismatch")
+    assert "simple/foo/index.html" in problems[0]
+
+
+def test_deleted_file(index: Path) -> None:
+    sdist = index / "simple" / "foo" / "foo-1.1.tar.gz"
+    sdist.unlink()
+    assert verify_index(index) == [
+        "simple/foo/foo-1.1.tar.gz: missing (linked from simple/foo/index.html)"
+    ]
+
+
+def test_tampered_and_missing_metadata(index: Path) -> None:
+    metadata = Path(f"{wheel_of(index)}.metadata")
+    metadata.write_bytes(metadata.read_bytes() + b"Summary: changed\n")
+    problems = verify_index(index)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"simple/foo/{metadata.name}: sha256 mismatch")
+    metadata.unlink()
+    assert verify_index(index) == [
+        f"simple/foo/{metadata.name}: missing (announced by simple/foo/index.html)"
+    ]
+
+
+def test_json_disagrees_with_html(index: Path) -> None:
+    page = index / "simple" / "foo" / "index.json"
+    data = json.loads(page.read_text())
+    dropped = data["files"].pop(0)["filename"]
+    first, second = data["files"][0], data["files"][1]
+    real = first["hashes"]["sha256"]
+    first["hashes"]["sha256"] = "0" * 64
+    second["yanked"] = "suddenly"
+    page.write_text(json.dumps(data))
+    prefix = "simple/foo/index.json: disagrees with index.html"
+    assert verify_index(index) == [
+        f"{prefix}: only index.html lists {dropped!r}",
+        f"{prefix} about {first['filename']!r}: sha256 is {'0' * 64!r} here, {real!r} there",
+        f"{prefix} about {second['filename']!r}: yanked is True here, False there",
+    ]
+
+
+def test_root_pages(index: Path) -> None:
+    simple = index / "simple"
+    (simple / "index.html").write_text(root_html(["foo", "bar-baz", "ghost"]))
+    shutil.rmtree(simple / "old")
+    (simple / "stray").mkdir()
+    problems = verify_index(index)
+    assert problems == [
+        "simple/index.json: disagrees with index.html: only index.html lists 'ghost'",
+        "simple/index.json: disagrees with index.html: only index.json lists 'old'",
+        "simple/stray: project directory not listed on simple/index.html",
+        "simple/index.html: lists project 'ghost' but simple/ghost/index.html is missing",
+    ]
+
+
+def test_missing_pages(index: Path) -> None:
+    (index / "simple" / "bar-baz" / "index.json").unlink()
+    (index / "simple" / "index.json").unlink()
+    assert verify_index(index) == [
+        "simple/index.json: missing",
+        "simple/bar-baz/index.json: missing",
+    ]
+
+
+def test_hostile_and_hashless_links(index: Path) -> None:
+    page = index / "simple" / "old" / "index.html"
+    text = page.read_text().replace(
+        "</body>",
+        '<a href="../../../../etc/passwd#sha256=00">x</a>\n<a href="old-0.1-py3.11.egg">y</a>\n'
+        "</body>",
+    )
+    page.write_text(text)
+    problems = verify_index(index)
+    assert "simple/old/index.html: link '../../../../etc/passwd' points outside the index" in problems
+    assert "simple/old/index.html: link to 'old-0.1-py3.11.egg' has no sha256 hash" in problems
+
+
+def test_not_an_index(tmp_path: Path) -> None:
+    assert verify_index(tmp_path) == ["simple/index.html: missing: not a package index"]
