@@ -43,6 +43,7 @@ setup(
         "packaging>=24.2",
         "pkginfo>=1.10",
         "setuptools",
+        "tomli>=1.1; python_version < '3.11'",
         "zc.buildout>=5",
     ],
     extras_require={

@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,14 @@ def _kill_at_random(src: Path, out: Path, rng: random.Random) -> str:
         text=True,
     )
     assert proc.stdout is not None
+    if rng.random() < 0.3:  # at a random time: while scanning, reading or writing
+        assert proc.stdout.readline() == "start\n"
+        delay = rng.uniform(0, 0.5)
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        return f"killed {delay:.3f}s after the start"
     target = rng.randrange(1, 400)
     seen = 0
     for line in proc.stdout:
@@ -125,7 +134,6 @@ def test_killed_builds_leave_a_consistent_index(tmp_path: Path) -> None:
         for path in rng.sample(sorted(src.iterdir()), 20):
             path.unlink()
     report = build_index([src], out, prune=True, jobs=2)
-    print(history)
     assert report.ok, (history, report.problems)
     expected = {path.name: path for path in src.iterdir()}
     listed = check_index(out)
@@ -144,4 +152,3 @@ def test_killed_builds_leave_a_consistent_index(tmp_path: Path) -> None:
     assert on_disk == set(expected), history
     again = build_index([src], out, prune=True, jobs=2)
     assert again.ok and again.pages_written == 0
-

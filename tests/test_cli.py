@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from distfactory import make_plain_tarball, make_sdist, make_truncated, make_wheel
-from s3server import S3Server, aws_environ
 
 from buildout.privateindex.cli import main
+from distfactory import make_plain_tarball, make_sdist, make_truncated, make_wheel
+from s3server import S3Server, aws_environ
 
 SUMMARY = re.compile(
     r"indexed (\d+) files? in (\d+) projects? \((\d+) new, (\d+) skipped, (\d+) pruned\) "
@@ -131,8 +131,15 @@ def test_yank_and_base_url_reach_the_pages(
 ) -> None:
     out_dir = tmp_path / "index"
     code, _, _ = run(
-        capsys, "build", sources, "-o", out_dir, "--yank", "foo==1.0: broken",
-        "--base-url", "https://example.invalid/simple/",
+        capsys,
+        "build",
+        sources,
+        "-o",
+        out_dir,
+        "--yank",
+        "foo==1.0: broken",
+        "--base-url",
+        "https://example.invalid/simple/",
     )
     assert code == 0
     page = (out_dir / "simple" / "foo" / "index.html").read_text()
@@ -273,13 +280,23 @@ def test_publish_command(
 def test_python_dash_m(broken: tuple[Path, list[Path]], tmp_path: Path) -> None:
     src, bad = broken
     proc = subprocess.run(
-        [sys.executable, "-m", "buildout.privateindex", "build", str(src),
-         "-o", str(tmp_path / "index"), "--strict"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "buildout.privateindex",
+            "build",
+            str(src),
+            "-o",
+            str(tmp_path / "index"),
+            "--strict",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert proc.returncode == 1
-    assert sorted(line.split(": ")[1] for line in proc.stderr.splitlines()[:2]) == sorted(
-        str(p) for p in bad
-    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 3, proc.stderr
+    assert sorted(line.split(": ")[1] for line in lines[:2]) == sorted(str(p) for p in bad)
+    assert lines[2] == "privateindex: error: 2 files could not be indexed (--strict)"
     assert SUMMARY.fullmatch(proc.stdout)
-    assert proc.stderr.splitlines()[-1].startswith("privateindex: error: ")

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from distfactory import SDIST_FORMATS, make_sdist, make_tinybackend_wheel, make_wheel
 
 from buildout.privateindex.build import build_index
 from buildout.privateindex.serve import make_server, server_url
+from distfactory import SDIST_FORMATS, make_sdist, make_tinybackend_wheel, make_wheel
 
 #: Project name of the sdist in each format.
 SDISTS = {fmt: "sd-" + fmt.replace(".", "") for fmt in SDIST_FORMATS}
@@ -54,11 +54,14 @@ def http_url(index: Path) -> Iterator[str]:
         thread.join(5)
 
 
+@pytest.fixture(scope="module")
+def urls(index: Path, http_url: str) -> dict[str, str]:
+    return {"file": (index / "simple").as_uri() + "/", "http": http_url}
+
+
 @pytest.fixture(params=["file", "http"])
-def url(request: pytest.FixtureRequest, index: Path) -> str:
-    if request.param == "file":
-        return (index / "simple").as_uri() + "/"
-    return str(request.getfixturevalue("http_url"))
+def url(request: pytest.FixtureRequest, urls: dict[str, str]) -> str:
+    return urls[request.param]
 
 
 @pytest.fixture
@@ -72,7 +75,9 @@ def env(pip_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     }
 
 
-def run(argv: Sequence[str | os.PathLike[str]], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: Sequence[str | os.PathLike[str]], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(arg) for arg in argv], env=env, capture_output=True, text=True, timeout=300
     )
@@ -98,23 +103,31 @@ def version_in(target: Path, project: str) -> str:
     return text.split("=", 1)[1].strip().strip("'\"")
 
 
-def test_pip_installs_the_newest_wheel_not_yanked(url: str, env: dict[str, str], tmp_path: Path) -> None:
+def test_pip_installs_the_newest_wheel_not_yanked(
+    url: str, env: dict[str, str], tmp_path: Path
+) -> None:
     target = tmp_path / "t"
     check(pip("install", "--no-deps", "--target", target, "--index-url", url, "whlpkg"), env)
     assert version_in(target, "whlpkg") == "1.0"
     pinned = tmp_path / "pinned"
-    out = check(pip("install", "--no-deps", "--target", pinned, "--index-url", url, "whlpkg==2.0"), env)
+    out = check(
+        pip("install", "--no-deps", "--target", pinned, "--index-url", url, "whlpkg==2.0"), env
+    )
     assert version_in(pinned, "whlpkg") == "2.0"
     assert "do not use" in out  # pip shows the yank reason
 
 
-@pytest.mark.parametrize("fmt", SDIST_FORMATS)
+@pytest.mark.parametrize(
+    ("transport", "fmt"),
+    # Every format from files; over HTTP (slower) a modern and a legacy one.
+    [*(("file", fmt) for fmt in SDIST_FORMATS), ("http", "tar.gz"), ("http", "tar.xz")],
+)
 def test_pip_builds_sdists_of_every_format(
-    fmt: str, url: str, env: dict[str, str], tmp_path: Path
+    transport: str, fmt: str, urls: dict[str, str], env: dict[str, str], tmp_path: Path
 ) -> None:
     target = tmp_path / "t"
     # Build isolation on: pip fetches tinybackend from the index to build.
-    check(pip("install", "--target", target, "--index-url", url, SDISTS[fmt]), env)
+    check(pip("install", "--target", target, "--index-url", urls[transport], SDISTS[fmt]), env)
     assert version_in(target, SDISTS[fmt]) == "3.0"
 
 
@@ -133,8 +146,17 @@ def test_uv_installs_into_a_target(url: str, env: dict[str, str], tmp_path: Path
     target = tmp_path / "t"
     names = ["whlpkg", *(SDISTS[fmt] for fmt in UV_FORMATS)]
     check(
-        uv("pip", "install", "--python", sys.executable, "--target", target,
-           "--index-url", url, *names),
+        uv(
+            "pip",
+            "install",
+            "--python",
+            sys.executable,
+            "--target",
+            target,
+            "--index-url",
+            url,
+            *names,
+        ),
         env,
     )
     assert version_in(target, "whlpkg") == "1.0"  # 2.0 is yanked
@@ -146,19 +168,42 @@ def test_uv_installs_into_a_venv(url: str, env: dict[str, str], tmp_path: Path) 
     venv = tmp_path / "venv"
     check(uv("venv", "--python", sys.executable, venv), env)
     python = venv / "bin" / "python"
-    check(uv("pip", "install", "--python", python, "--index-url", url, "whlpkg==2.0", SDISTS["tar.gz"]), env)
+    check(
+        uv(
+            "pip",
+            "install",
+            "--python",
+            python,
+            "--index-url",
+            url,
+            "whlpkg==2.0",
+            SDISTS["tar.gz"],
+        ),
+        env,
+    )
     code = "import whlpkg, sd_targz; print(whlpkg.VERSION, sd_targz.VERSION)"
     assert check([python, "-c", code], env).strip() == "2.0 3.0"
 
 
 @pytest.mark.parametrize("fmt", LEGACY_FORMATS)
-def test_uv_and_legacy_sdist_formats(fmt: str, index: Path, env: dict[str, str], tmp_path: Path) -> None:
+def test_uv_and_legacy_sdist_formats(
+    fmt: str, index: Path, env: dict[str, str], tmp_path: Path
+) -> None:
     """Newer uv refuses sdists that are neither .tar.gz nor .zip (PEP 625)."""
     target = tmp_path / "t"
     url = (index / "simple").as_uri() + "/"
     proc = run(
-        uv("pip", "install", "--python", sys.executable, "--target", target,
-           "--index-url", url, SDISTS[fmt]),
+        uv(
+            "pip",
+            "install",
+            "--python",
+            sys.executable,
+            "--target",
+            target,
+            "--index-url",
+            url,
+            SDISTS[fmt],
+        ),
         env,
     )
     if proc.returncode == 0:  # older uv

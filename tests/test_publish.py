@@ -11,32 +11,22 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import filelock
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from buildout.privateindex import publish as publish_module
+from buildout.privateindex.build import build_index
 from buildout.privateindex.errors import IndexStateError, PrivateIndexError
-from buildout.privateindex.model import DistFile, Kind
 from buildout.privateindex.publish import (
     MANIFEST_NAME,
     PublishError,
     parse_s3_url,
     publish,
-)
-from buildout.privateindex.render import (
-    PageFile,
-    landing_html,
-    project_html,
-    project_json,
-    root_html,
-    root_json,
 )
 from distfactory import make_egg, make_sdist, make_wheel
 from s3server import S3Server, aws_environ
@@ -47,50 +37,25 @@ HTML, JSON = "text/html; charset=utf-8", "application/vnd.pypi.simple.v1+json"
 _buckets = itertools.count()
 
 
-# -- an index tree, as the builder writes it ----------------------------------
+# -- an index tree, written by the real builder --------------------------------
 
 
-def _dist(path: Path, name: str, version: str, kind: Kind) -> tuple[DistFile, bytes | None]:
-    data = path.read_bytes()
-    metadata = None
-    if kind is Kind.WHEEL:
-        with zipfile.ZipFile(path) as zf:
-            member = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-            metadata = zf.read(member)
-    dist = DistFile(
-        filename=path.name,
-        project=name,
-        name=name,
-        version=version,
-        kind=kind,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        mtime_ns=1_700_000_000_000_000_000,
-        metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata else None,
-    )
-    return dist, metadata
+def make_sources(directory: Path) -> Path:
+    """One distribution of every kind and archive format."""
+    directory.mkdir()
+    make_wheel(directory, "foo", "1.0")
+    make_sdist(directory, "foo", "1.0", "tar.gz")
+    make_sdist(directory, "bar", "2.0", "tar.bz2")
+    make_sdist(directory, "bar", "2.1", "tar.xz")
+    make_sdist(directory, "bar", "2.2", "zip")
+    make_sdist(directory, "baz", "0.1", "tgz")
+    make_egg(directory, "baz", "0.2")
+    return directory
 
 
-def write_index(out: Path, dists: list[tuple[Path, str, str, Kind]]) -> Path:
-    """The index layout of DESIGN (pages from render.py), plus private state."""
-    projects: dict[str, list[DistFile]] = {}
-    for path, name, version, kind in dists:
-        dist, metadata = _dist(path, name, version, kind)
-        folder = out / "simple" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / path.name).write_bytes(path.read_bytes())
-        if metadata is not None:
-            (folder / f"{path.name}.metadata").write_bytes(metadata)
-        projects.setdefault(name, []).append(dist)
-    for name, files in projects.items():
-        pages = [PageFile(dist, quote(dist.filename)) for dist in files]
-        (out / "simple" / name / "index.html").write_text(project_html(name, pages))
-        (out / "simple" / name / "index.json").write_text(project_json(name, pages))
-    (out / "simple" / "index.html").write_text(root_html(sorted(projects)))
-    (out / "simple" / "index.json").write_text(root_json(sorted(projects)))
-    (out / "index.html").write_text(landing_html(projects))
-    (out / ".privateindex" / "tmp").mkdir(parents=True, exist_ok=True)
-    (out / ".privateindex" / "state.sqlite").write_bytes(b"private state")
+def build(sources: Path, out: Path) -> Path:
+    build_index([sources], out, jobs=1)
+    assert (out / ".privateindex").is_dir()  # private state: never published
     (out / "simple" / ".hidden").write_text("a dotfile, never published")
     return out
 
@@ -129,23 +94,13 @@ def bucket(server: S3Server) -> str:
 
 
 @pytest.fixture
-def dists(tmp_path: Path) -> list[tuple[Path, str, str, Kind]]:
-    src = tmp_path / "dists"
-    src.mkdir()
-    return [
-        (make_wheel(src, "foo", "1.0"), "foo", "1.0", Kind.WHEEL),
-        (make_sdist(src, "foo", "1.0", "tar.gz"), "foo", "1.0", Kind.SDIST),
-        (make_sdist(src, "bar", "2.0", "tar.bz2"), "bar", "2.0", Kind.SDIST),
-        (make_sdist(src, "bar", "2.1", "tar.xz"), "bar", "2.1", Kind.SDIST),
-        (make_sdist(src, "bar", "2.2", "zip"), "bar", "2.2", Kind.SDIST),
-        (make_sdist(src, "baz", "0.1", "tgz"), "baz", "0.1", Kind.SDIST),
-        (make_egg(src, "baz", "0.2"), "baz", "0.2", Kind.EGG),
-    ]
+def sources(tmp_path: Path) -> Path:
+    return make_sources(tmp_path / "dists")
 
 
 @pytest.fixture
-def index(tmp_path: Path, dists: list[tuple[Path, str, str, Kind]]) -> Path:
-    return write_index(tmp_path / "index", dists)
+def index(tmp_path: Path, sources: Path) -> Path:
+    return build(sources, tmp_path / "index")
 
 
 def target(bucket: str) -> str:
@@ -265,23 +220,21 @@ def test_no_change_publish_uploads_nothing(server: S3Server, bucket: str, index:
 
 
 def test_only_changed_objects_upload(
-    server: S3Server, bucket: str, index: Path, dists: list[tuple[Path, str, str, Kind]]
+    server: S3Server, bucket: str, index: Path, sources: Path
 ) -> None:
     publish(index, target(bucket), endpoint_url=server.endpoint_url)
     before = local_objects(index)
-    new = make_wheel(index.parent / "dists", "foo", "1.1")
-    write_index(index, [*dists, (new, "foo", "1.1", Kind.WHEEL)])
+    new = make_wheel(sources, "foo", "1.1")
+    build(sources, index)
     after = local_objects(index)
     changed = {key for key, data in after.items() if before.get(key) != data}
-    assert changed == {
+    assert {
         f"{PREFIX}/simple/foo/{new.name}",
         f"{PREFIX}/simple/foo/{new.name}.metadata",
         f"{PREFIX}/simple/foo/index.html",
-        f"{PREFIX}/simple/foo/index.json",
         f"{PREFIX}/simple/foo/",
-        f"{PREFIX}/index.html",
-        f"{PREFIX}/",
-    }
+    } <= changed
+    assert f"{PREFIX}/simple/bar/index.html" not in changed
     client = RecordingClient(server.client())
     report = publish(index, target(bucket), client=client)
     assert sorted(report.uploaded) == sorted(changed)

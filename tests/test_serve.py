@@ -17,7 +17,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from distfactory import make_wheel
 
 from buildout.privateindex.errors import IndexStateError
 from buildout.privateindex.model import DistFile, Kind
@@ -32,6 +31,7 @@ from buildout.privateindex.render import (
     root_json,
 )
 from buildout.privateindex.serve import make_server, negotiate
+from distfactory import make_wheel
 
 PIP_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
@@ -256,7 +256,7 @@ def test_cli_serve_prints_url_and_stops_on_ctrl_c(index: Path) -> None:
             rf"Serving {re.escape(str(index))} at http://127\.0\.0\.1:(\d+)/simple/\n", line
         )
         assert match, line
-        response, body = request(int(match.group(1)), "/simple/foo/", JSON_TYPE)
+        _, body = request(int(match.group(1)), "/simple/foo/", JSON_TYPE)
         assert json.loads(body)["name"] == "foo"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from distfactory import make_egg, make_sdist, make_wheel
 
 from buildout.privateindex.build import build_index
 from buildout.privateindex.render import root_html
 from buildout.privateindex.verify import verify_index
+from distfactory import make_egg, make_sdist, make_wheel
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,9 @@ def test_clean_index(index: Path) -> None:
 def test_absolute_links_are_noted_not_checked(tmp_path: Path) -> None:
     make_wheel(tmp_path, "foo", "1.0")
     out = tmp_path / "index"
-    build_index([tmp_path / "foo-1.0-py3-none-any.whl"], out, base_url="https://example.invalid/simple")
+    build_index(
+        [tmp_path / "foo-1.0-py3-none-any.whl"], out, base_url="https://example.invalid/simple"
+    )
     notes: list[str] = []
     assert verify_index(out, notes=notes) == []
     assert notes and "absolute" in notes[0] and "not checked" in notes[0]
@@ -134,7 +136,9 @@ def test_hostile_and_hashless_links(index: Path) -> None:
     )
     page.write_text(text)
     problems = verify_index(index)
-    assert "simple/old/index.html: link '../../../../etc/passwd' points outside the index" in problems
+    assert (
+        "simple/old/index.html: link '../../../../etc/passwd' points outside the index" in problems
+    )
     assert "simple/old/index.html: link to 'old-0.1-py3.11.egg' has no sha256 hash" in problems
 
 

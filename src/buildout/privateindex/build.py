@@ -30,11 +30,11 @@ import filelock
 
 from . import fsutil
 from .errors import IndexStateError
-from .model import DistFile, Problem
+from .model import DistFile, Problem, ReadResult
 from .pages import PageWriter, RenderSettings
 from .planning import Plan, make_plan
 from .reading import read_files
-from .scan import check_sources, scan_sources
+from .scan import Candidate, check_sources, scan_sources
 from .state import STATE_DIR, IndexState, dist_to_row
 
 __all__ = ["BuildReport", "build_index", "load_index"]
@@ -160,21 +160,22 @@ def _build(
     if recovering:
         logger.info("%s: cleaning up after an interrupted build", out)
         fsutil.remove_temp_files(out)
-    scanned = scan_sources(sources, out)
-    plan = make_plan(state, scanned, prune)
-    to_read = plan.to_read
-    if to_read:
-        logger.info("reading %d new or changed file(s)", len(to_read))
-        plan.resolve(read_files(to_read, jobs=jobs, progress=progress))
+    plan = make_plan(state, scan_sources(sources, out), prune)
+    if plan.to_read:
+        logger.info("reading %d new or changed file(s)", len(plan.to_read))
+        placer = _Placer(out, state, plan)
+        for outcome in read_files(plan.to_read, jobs=jobs, progress=progress):
+            result = plan.resolve(outcome)
+            if result is not None:
+                placer.place(outcome.candidate, result)
     plan.finish()
     writer = PageWriter(out, settings, state)
     report = BuildReport()
     if plan.additions or plan.pruned or writer.needs_work(recovering):
         state.set_dirty(True)
-        _place_files(out, plan)
         report.pages_written = writer.write(plan, full=recovering)
     state.commit(
-        added=[dist_to_row(add.result.dist, add.candidate.path) for add in plan.additions.values()],
+        added=[dist_to_row(add.dist, add.candidate.path) for add in plan.additions.values()],
         removed=plan.pruned,
         scanned=plan.scanned,
         forgotten=plan.forgotten,
@@ -193,23 +194,32 @@ def _build(
     return report
 
 
-def _place_files(out: str, plan: Plan) -> None:
-    """Put the new files into the index, before any page links them."""
-    for filename in sorted(plan.additions):
-        addition = plan.additions[filename]
-        dist = addition.result.dist
-        directory = os.path.join(out, "simple", dist.project)
-        target = os.path.join(directory, filename)
+class _Placer:
+    """Puts new files into the index as they are read, before any page links them."""
+
+    def __init__(self, out: str, state: IndexState, plan: Plan) -> None:
+        self.simple = os.path.join(out, "simple")
+        self.state = state
+        self.plan = plan
+        self.made: set[str] = set()
+
+    def place(self, candidate: Candidate, result: ReadResult) -> None:
+        self.state.set_dirty(True)  # before the first change to the index
+        dist = result.dist
+        directory = os.path.join(self.simple, dist.project)
+        target = os.path.join(directory, dist.filename)
         try:
-            os.makedirs(directory, exist_ok=True)
-            fsutil.place_file(addition.candidate.path, target)
-            if addition.result.core_metadata is not None:
-                fsutil.write_atomic(target + ".metadata", addition.result.core_metadata)
+            if directory not in self.made:
+                os.makedirs(directory, exist_ok=True)
+                self.made.add(directory)
+            fsutil.place_file(candidate.path, target)
+            if result.core_metadata is not None:
+                fsutil.write_atomic(target + ".metadata", result.core_metadata)
         except OSError as exc:
             reason = f"cannot copy into the index: {exc.strerror or exc}"
-            plan.fail(filename, Problem(addition.candidate.path, reason))
-            continue
-        logger.debug("added %s", filename)
+            self.plan.fail(dist.filename, Problem(candidate.path, reason))
+            return
+        logger.debug("added %s", dist.filename)
 
 
 def _remove_pruned(out: str, plan: Plan) -> None:

@@ -87,11 +87,12 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-q", "--quiet", action="store_true", help="no summary, no progress bar")
-    common.add_argument(
+    loud = argparse.ArgumentParser(add_help=False)
+    loud.add_argument(
         "-v", "--verbose", action="count", default=0, help="say more (twice: debug output)"
     )
+    common = argparse.ArgumentParser(add_help=False, parents=[loud])
+    common.add_argument("-q", "--quiet", action="store_true", help="print warnings and errors only")
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Build, check, serve and publish a static private package index.",
@@ -100,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = commands.add_parser(
-        "build", parents=[common], help="index distribution files into a directory",
+        "build",
+        parents=[common],
+        help="index distribution files into a directory",
         description="Index the distributions found in SOURCE directories and files "
         "into the static index DIR (incrementally: unchanged files are not re-read).",
     )
@@ -108,33 +111,57 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("-o", "--output", required=True, metavar="DIR", help="the index")
     build.add_argument("--base-url", metavar="URL", help="absolute URL the index is served at")
     build.add_argument(
-        "--yank", action="append", default=[], metavar="'NAME==VERSION[: reason]'",
-        help="mark a release as yanked (PEP 592); repeatable",
+        "--yank",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="yank a release (PEP 592): 'NAME==VERSION' or 'NAME==VERSION: reason'; repeatable",
     )
     build.add_argument("--prune", action="store_true", help="drop files gone from the sources")
-    build.add_argument("--strict", action="store_true", help="exit 1 if any file is bad")
-    build.add_argument("-j", "--jobs", type=_positive, metavar="N", help="parallel readers")
+    build.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 if any file could not be indexed (the others are)",
+    )
+    build.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes reading files (default: one per CPU)",
+    )
 
     verify = commands.add_parser(
-        "verify", parents=[common], help="check an index's pages, links and hashes",
+        "verify",
+        parents=[common],
+        help="check an index's pages, links and hashes",
         description="Re-hash every file the pages of DIR link and check that HTML "
         "and JSON pages agree.  Exits 1 when a problem is found.",
     )
     verify.add_argument("directory", metavar="DIR")
 
     serve = commands.add_parser(
-        "serve", parents=[common], help="serve an index over HTTP (for testing)",
+        "serve",
+        parents=[loud],
+        help="serve an index over HTTP (for testing)",
         description="Serve DIR over HTTP with PEP 691 content negotiation.",
     )
     serve.add_argument("directory", metavar="DIR")
     serve.add_argument(
         "-p", "--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)"
     )
-    serve.add_argument("-b", "--bind", default="127.0.0.1", metavar="ADDRESS",
-                       help="address to listen on (default 127.0.0.1)")
+    serve.add_argument(
+        "-b",
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (default 127.0.0.1)",
+    )
 
     publish = commands.add_parser(
-        "publish", parents=[common], help="upload an index to S3",
+        "publish",
+        parents=[common],
+        help="upload an index to S3",
         description="Upload the index in DIR to s3://BUCKET/PREFIX, changed files only.",
     )
     publish.add_argument("directory", metavar="DIR")
@@ -155,8 +182,13 @@ def _build(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
     try:
         report = build_index(
-            args.sources, args.output, base_url=args.base_url, yanks=tuple(args.yank),
-            prune=args.prune, jobs=args.jobs, progress=progress,
+            args.sources,
+            args.output,
+            base_url=args.base_url,
+            yanks=tuple(args.yank),
+            prune=args.prune,
+            jobs=args.jobs,
+            progress=progress,
         )
     finally:
         if progress is not None:
@@ -218,8 +250,11 @@ def _publish(args: argparse.Namespace) -> int:
     from .publish import publish
 
     report = publish(
-        args.directory, args.target, endpoint_url=args.endpoint_url,
-        delete=args.delete, dry_run=args.dry_run,
+        args.directory,
+        args.target,
+        endpoint_url=args.endpoint_url,
+        delete=args.delete,
+        dry_run=args.dry_run,
     )
     if not args.quiet:
         prefix = "dry run: would have " if args.dry_run else ""
@@ -232,7 +267,10 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "build": _build, "verify": _verify, "serve": _serve, "publish": _publish,
+    "build": _build,
+    "verify": _verify,
+    "serve": _serve,
+    "publish": _publish,
 }
 
 

@@ -198,6 +198,38 @@ def _bridge_credentials(session: Session, location: IndexLocation) -> None:
     session.undo.append(lambda: root.removeFilter(quiet))
 
 
+def _refusal(location: IndexLocation, project: str) -> str | None:
+    """Why a remote index refuses us (HTTP 401/403), as an error text, or None."""
+    if location.is_local:
+        return None
+    import base64
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(location.url + _project(project) + "/")
+    creds = location.credentials
+    if creds is not None:
+        token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        urllib.request.urlopen(request, timeout=30).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code not in (401, 403):
+            return None
+        if creds is None:
+            return (
+                f"The private index {location.url} asks for credentials (HTTP {exc.code}); "
+                f"put them in the URL, ~/.netrc or ~/.pypirc."
+            )
+        return (
+            f"The private index {location.url} refused the credentials "
+            f"(HTTP {exc.code}) from {creds.origin}."
+        )
+    except OSError:
+        return None
+    return None
+
+
 class _QuietAuthentication(logging.Filter):
     """Drop the finder's 'Authenticating as <user> for <url>' lines."""
 
@@ -218,6 +250,9 @@ def _watch_installer(session: Session) -> None:
         except easy_install.MissingDistribution:
             if session.location is None:
                 raise
+            refused = _refusal(session.location, requirement.project_name)
+            if refused:
+                raise zc.buildout.UserError(refused) from None
             raise zc.buildout.UserError(
                 f"The private index {session.location.url} has no distribution "
                 f"for {str(requirement)!r}.  Add it by running buildout once with "

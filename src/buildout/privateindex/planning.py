@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import ConflictError
@@ -34,7 +33,7 @@ class Addition:
     """A file that is new to the index, and where it comes from."""
 
     candidate: Candidate
-    result: ReadResult
+    dist: DistFile
 
 
 class Plan:
@@ -81,34 +80,39 @@ class Plan:
         elif self.state.files[entry.filename][6] != entry.sha256:
             self._index_conflict(candidate)
 
-    def resolve(self, outcomes: Iterable[ReadOutcome]) -> None:
-        """Sort the outcomes of reading (in source order) into the plan."""
-        for outcome in outcomes:
-            candidate = outcome.candidate
-            signature = candidate.signature
-            if outcome.result is None:
-                reason = outcome.error or "cannot read"
-                self.problems.append(Problem(candidate.path, reason))
-                if outcome.cacheable:
-                    entry = ScanEntry(*signature, error=reason, skipped=outcome.skipped)
-                    self.scanned.append((candidate.path, entry))
-                continue
-            dist = outcome.result.dist
-            self.scanned.append((candidate.path, ScanEntry(*signature, dist.filename, dist.sha256)))
-            if dist.filename != candidate.filename or not _PROJECT.fullmatch(dist.project):
-                reason = f"unusable file name or project name {dist.project!r}"
-                self.problems.append(Problem(candidate.path, reason))
-                continue
-            row = self.state.files.get(dist.filename)
-            previous = self.additions.get(dist.filename)
-            if row is not None:
-                if row[6] != dist.sha256:
-                    self._index_conflict(candidate)
-            elif previous is not None:
-                if previous.result.dist.sha256 != dist.sha256:
-                    self._conflict(candidate, previous.candidate.path, "the first one")
-            else:
-                self.additions[dist.filename] = Addition(candidate, outcome.result)
+    def resolve(self, outcome: ReadOutcome) -> ReadResult | None:
+        """Sort the outcome of reading a file into the plan.
+
+        Outcomes must come in source order.  Returns the result if the file
+        is to be added to the index.
+        """
+        candidate = outcome.candidate
+        signature = candidate.signature
+        if outcome.result is None:
+            reason = outcome.error or "cannot read"
+            self.problems.append(Problem(candidate.path, reason))
+            if outcome.cacheable:
+                entry = ScanEntry(*signature, error=reason, skipped=outcome.skipped)
+                self.scanned.append((candidate.path, entry))
+            return None
+        dist = outcome.result.dist
+        self.scanned.append((candidate.path, ScanEntry(*signature, dist.filename, dist.sha256)))
+        if dist.filename != candidate.filename or not _PROJECT.fullmatch(dist.project):
+            reason = f"unusable file name or project name {dist.project!r}"
+            self.problems.append(Problem(candidate.path, reason))
+            return None
+        row = self.state.files.get(dist.filename)
+        previous = self.additions.get(dist.filename)
+        if row is not None:
+            if row[6] != dist.sha256:
+                self._index_conflict(candidate)
+        elif previous is not None:
+            if previous.dist.sha256 != dist.sha256:
+                self._conflict(candidate, previous.candidate.path, "the first one")
+        else:
+            self.additions[dist.filename] = Addition(candidate, dist)
+            return outcome.result
+        return None
 
     def finish(self) -> None:
         """Decide what to prune and forget, once every candidate is settled."""
@@ -128,7 +132,7 @@ class Plan:
     @property
     def changed_projects(self) -> set[str]:
         """Projects whose files change (including those that become empty)."""
-        changed = {addition.result.dist.project for addition in self.additions.values()}
+        changed = {addition.dist.project for addition in self.additions.values()}
         changed.update(dist.project for dist in self.pruned_dists)
         return changed
 
@@ -142,8 +146,7 @@ class Plan:
                     dist = self.state.dist(filename)
                     final.setdefault(dist.project, []).append(dist)
             for addition in self.additions.values():
-                dist = addition.result.dist
-                final.setdefault(dist.project, []).append(dist)
+                final.setdefault(addition.dist.project, []).append(addition.dist)
             self._final = {project: final[project] for project in sorted(final)}
         return self._final
 

@@ -98,9 +98,11 @@ def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
 
 def read_files(
     candidates: Sequence[Candidate], *, jobs: int = 1, progress: Progress | None = None
-) -> list[ReadOutcome]:
+) -> Iterator[ReadOutcome]:
     """Read ``candidates`` with up to ``jobs`` processes; outcomes in input order.
 
+    The outcomes are yielded as they come, so that the caller can act on
+    each (and let it go) while the others are being read.
     ``progress(done, total)`` is called after each file.
     """
     total = len(candidates)
@@ -109,9 +111,7 @@ def read_files(
         logger.debug("reading %d file(s) with %d processes", total, min(jobs, total))
     else:
         wires = _serial(candidates)
-    outcomes: list[ReadOutcome] = []
-    for candidate, wire in zip(candidates, wires, strict=True):
-        outcomes.append(_outcome(candidate, wire))
+    for done, (candidate, wire) in enumerate(zip(candidates, wires, strict=True), 1):
+        yield _outcome(candidate, wire)
         if progress is not None:
-            progress(len(outcomes), total)
-    return outcomes
+            progress(done, total)

@@ -96,6 +96,7 @@ class Recipe:
             except PrivateIndexError:
                 raise self._error("publish-to", "not an s3://bucket/prefix URL", self.publish_to)
 
+        self._reported = False
         #: Requirements that could not be fetched in this run: not tried again.
         self._unavailable: set[str] = set()
         session = get_session(buildout)
@@ -137,16 +138,20 @@ class Recipe:
         for problem in report.problems:
             logger.warning("[%s] %s", self.name, problem)
         dists = load_index(self.directory)
+        added = len(report.added)
         if self.complete:
-            dists = self._complete(dists)
-        logger.info(
-            "[%s] %d files of %d projects in %s (%d new)",
-            self.name,
-            len(dists),
-            len({d.project for d in dists}),
-            self.directory,
-            len(report.added),
-        )
+            dists, fetched = self._complete(dists)
+            added += fetched
+        if added or not self._reported:
+            logger.info(
+                "[%s] %d files of %d projects in %s (%d new)",
+                self.name,
+                len(dists),
+                len({d.project for d in dists}),
+                self.directory,
+                added,
+            )
+            self._reported = True
         if self.versions_file:
             write_versions_file(self.versions_file, dists, self._used(), source=self.directory)
         if self.publish_to:
@@ -163,14 +168,15 @@ class Recipe:
         reqs += [Requirement(f"{name}=={version}") for name, version in sorted(used.items())]
         return reqs + self.include
 
-    def _complete(self, dists: list[DistFile]) -> list[DistFile]:
+    def _complete(self, dists: list[DistFile]) -> tuple[list[DistFile], int]:
+        """Fetch what an offline run needs and the index lacks; (index, files added)."""
         need = [
             req
             for req in complete.missing(self._requirements(dists), dists)
             if str(req) not in self._unavailable
         ]
         if not need:
-            return dists
+            return dists, 0
         names = ", ".join(str(req) for req in need)
         session = get_session(self.buildout)
         if session is not None and session.pinned:
@@ -180,7 +186,7 @@ class Recipe:
                 self.name,
                 names,
             )
-            return dists
+            return dists, 0
         upstream = self._upstream()
         logger.info("[%s] fetching %s from %s", self.name, names, redact(upstream))
         pythonpath = list(getattr(zc.buildout.easy_install, "pip_path", []))
@@ -208,7 +214,7 @@ class Recipe:
                 logger.warning("[%s] %s", self.name, problem)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        return load_index(self.directory)
+        return load_index(self.directory), len(report.added)
 
     def _local_project(self, req: Requirement) -> Path | None:
         """The source directory of a bootstrap project installed from a checkout."""

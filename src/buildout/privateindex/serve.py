@@ -114,6 +114,7 @@ class IndexRequestHandler(SimpleHTTPRequestHandler):
     """Serves one index directory; see the module documentation."""
 
     server_version = "privateindex"
+    protocol_version = "HTTP/1.1"  # keep-alive: every response has a Content-Length
 
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s - %s", self.address_string(), format % args)
@@ -197,7 +198,9 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
-def make_server(directory: str | os.PathLike[str], bind: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+def make_server(
+    directory: str | os.PathLike[str], bind: str = "127.0.0.1", port: int = 8000
+) -> ThreadingHTTPServer:
     """A server (not yet serving) for the index in ``directory``; port 0 picks one."""
     root = os.path.abspath(directory)
     if not os.path.isfile(os.path.join(root, "simple", "index.html")):

@@ -132,7 +132,9 @@ class _Verifier:
             if project_page.is_file():
                 self.check_project(name, project_page)
             elif name in listed:
-                self.problem(page, f"lists project {name!r} but {self.rel(project_page)} is missing")
+                self.problem(
+                    page, f"lists project {name!r} but {self.rel(project_page)} is missing"
+                )
         self.check_hashes()
         if self.absolute:
             self.notes.append(f"{self.absolute} absolute link(s) not checked")
@@ -158,7 +160,10 @@ class _Verifier:
             names = {canonicalize_name(str(p.get("name", ""))) for p in data.get("projects", [])}
             for name in sorted(names ^ listed):
                 where = "index.json" if name in names else "index.html"
-                self.problem(self.simple / "index.json", f"disagrees with index.html: only {where} lists {name!r}")
+                self.problem(
+                    self.simple / "index.json",
+                    f"disagrees with index.html: only {where} lists {name!r}",
+                )
         return listed
 
     def load_json(self, path: Path) -> dict[str, Any] | None:
@@ -184,7 +189,9 @@ class _Verifier:
                 filename=unquote(url.rstrip("/").rsplit("/", 1)[-1]),
                 url=url,
                 sha256=_hash_value(fragment) if fragment else None,
-                metadata_sha256=_hash_value(attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))),
+                metadata_sha256=_hash_value(
+                    attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+                ),
                 yanked="data-yanked" in attrs,
             )
             html_links[link.filename] = link
@@ -224,7 +231,9 @@ class _Verifier:
                 filename=str(entry.get("filename", "")),
                 url=str(entry.get("url", "")),
                 sha256=(entry.get("hashes") or {}).get("sha256"),
-                metadata_sha256=(meta.get("sha256", "") if isinstance(meta, dict) else ("" if meta else None)),
+                metadata_sha256=(
+                    meta.get("sha256", "") if isinstance(meta, dict) else ("" if meta else None)
+                ),
                 yanked=entry.get("yanked", False) is not False,
             )
             json_links[link.filename] = link
@@ -245,7 +254,7 @@ class _Verifier:
         jobs = sorted(self.to_hash.items())
         with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
             digests = pool.map(_safe_sha256, (path for path, _ in jobs))
-            for (path, (expected, origin)), actual in zip(jobs, digests):
+            for (path, (expected, origin)), actual in zip(jobs, digests, strict=True):
                 if isinstance(actual, OSError):
                     self.problem(path, f"unreadable: {actual.strerror or actual}")
                 elif actual != expected:
@@ -267,4 +276,3 @@ def verify_index(directory: str | os.PathLike[str], *, notes: list[str] | None =
     """
     root = Path(os.path.abspath(directory))
     return _Verifier(root, notes).run()
-

@@ -1,0 +1,174 @@
+"""The pieces of the build engine: state database, safe writes, scanning, reading."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from buildout.privateindex import fsutil
+from buildout.privateindex.errors import IndexStateError, SourceError
+from buildout.privateindex.model import DistFile, Kind
+from buildout.privateindex.reading import read_files
+from buildout.privateindex.scan import check_sources, scan_sources
+from buildout.privateindex.state import IndexState, ScanEntry, dist_to_row, state_path
+from distfactory import make_plain_tarball, make_sdist, make_wheel
+
+SDIST = DistFile(
+    "foo-1.0.tar.gz", "foo", "Foo", "1.0", Kind.SDIST, 10, "a" * 64, 123, ">=3.8", "Sum", None,
+    ("setuptools", "wheel"),
+)  # fmt: skip
+WHEEL = DistFile(
+    "foo-1.0-py3-none-any.whl", "foo", "Foo", "1.0", Kind.WHEEL, 20, "b" * 64, 456,
+    metadata_sha256="c" * 64,
+)  # fmt: skip
+
+
+def _open(tmp_path: Path) -> IndexState:
+    (tmp_path / ".privateindex").mkdir(exist_ok=True)
+    return IndexState.open(str(tmp_path))
+
+
+def test_state_round_trip(tmp_path: Path) -> None:
+    with _open(tmp_path) as state:
+        assert (state.files, state.scan, state.settings, state.dirty) == ({}, {}, None, False)
+        state.set_dirty(True)
+        state.commit(
+            added=[dist_to_row(SDIST, "/src/foo-1.0.tar.gz"), dist_to_row(WHEEL, "/w")],
+            scanned=[("/w", ScanEntry(20, 456, WHEEL.filename, WHEEL.sha256))],
+            settings="fingerprint",
+        )
+        state.commit(scanned=[("/bad", ScanEntry(1, 2, error="broken", skipped=True))])
+    with IndexState.open(str(tmp_path), create=False) as state:
+        assert state.dist(SDIST.filename) == SDIST
+        assert state.dist(WHEEL.filename) == WHEEL
+        assert state.files[SDIST.filename][-1] == "/src/foo-1.0.tar.gz"
+        assert state.scan == {
+            "/w": ScanEntry(20, 456, WHEEL.filename, WHEEL.sha256),
+            "/bad": ScanEntry(1, 2, error="broken", skipped=True),
+        }
+        assert (state.settings, state.dirty) == ("fingerprint", True)
+        state.commit(removed=[WHEEL.filename], forgotten=["/w"])
+        state.set_dirty(False)
+    with IndexState.open(str(tmp_path), create=False) as state:
+        assert list(state.files) == [SDIST.filename] and list(state.scan) == ["/bad"]
+        assert not state.dirty
+
+
+def test_state_errors(tmp_path: Path) -> None:
+    with pytest.raises(IndexStateError, match="no state"):
+        IndexState.open(str(tmp_path), create=False)
+    _open(tmp_path).close()
+    db = sqlite3.connect(state_path(str(tmp_path)))
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexStateError, match="schema"):
+        _open(tmp_path)
+
+
+def test_write_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "page.html"
+    target.write_text("old")
+    old_umask = os.umask(0o022)
+    try:
+        fsutil.write_atomic(str(target), b"new")
+    finally:
+        os.umask(old_umask)
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert os.listdir(tmp_path) == ["page.html"]
+
+
+def test_place_file_links_or_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "source.whl"
+    source.write_bytes(b"data")
+    os.utime(source, ns=(10**18, 10**18))
+    linked = tmp_path / "linked.whl"
+    assert fsutil.place_file(str(source), str(linked)) is True
+    assert linked.stat().st_ino == source.stat().st_ino
+    assert fsutil.place_file(str(source), str(linked)) is True  # already there
+
+    def no_link(src: str, dst: str) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    copied = tmp_path / "copied.whl"
+    copied.write_bytes(b"stale")
+    assert fsutil.place_file(str(source), str(copied)) is False
+    assert copied.read_bytes() == b"data" and copied.stat().st_ino != source.stat().st_ino
+    assert copied.stat().st_mtime_ns == 10**18
+    assert sorted(os.listdir(tmp_path)) == ["copied.whl", "linked.whl", "source.whl"]
+
+
+def test_remove_temp_files(tmp_path: Path) -> None:
+    (tmp_path / "simple/foo").mkdir(parents=True)
+    (tmp_path / ".privateindex").mkdir()
+    temps = [
+        tmp_path / f"{fsutil.TEMP_PREFIX}1.tmp",
+        tmp_path / f"simple/foo/{fsutil.TEMP_PREFIX}2.tmp",
+    ]
+    keep = [tmp_path / "simple/foo/foo-1.0.tar.gz", tmp_path / f".privateindex/{temps[0].name}"]
+    for path in temps + keep:
+        path.write_text("x")
+    assert fsutil.remove_temp_files(str(tmp_path)) == 2
+    assert [path.exists() for path in temps + keep] == [False, False, True, True]
+
+
+def test_scan(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "b").mkdir(parents=True)
+    (src / "a").mkdir()
+    make_wheel(src / "b", "two", "1.0")
+    make_wheel(src / "a", "one", "1.0")
+    make_sdist(src, "zero", "1.0")
+    (src / "README").write_text("ignored")
+    (src / "a" / "up").symlink_to(src)  # a loop
+    (src / "b" / "again").symlink_to(src / "a")  # scanned once
+    os.mkfifo(src / "fifo-1.0.tar.gz")
+    (src / "out").mkdir()
+    make_wheel(src / "out", "inside", "1.0")
+    result = scan_sources([str(src), str(src / "zero-1.0.tar.gz")], str(src / "out"))
+    assert [c.filename for c in result.candidates] == [
+        "one-1.0-py3-none-any.whl",
+        "two-1.0-py3-none-any.whl",
+        "zero-1.0.tar.gz",
+    ]
+    assert [(Path(p.path).name, p.reason) for p in result.problems] == [
+        ("up", "symbolic link loop; not followed"),
+        ("fifo-1.0.tar.gz", "not a regular file"),
+    ]
+    assert result.candidates[2].signature == (
+        (src / "zero-1.0.tar.gz").stat().st_size,
+        (src / "zero-1.0.tar.gz").stat().st_mtime_ns,
+    )
+
+
+def test_check_sources(tmp_path: Path) -> None:
+    assert check_sources([tmp_path], str(tmp_path / "out")) == [str(tmp_path)]
+    with pytest.raises(SourceError, match="no such file"):
+        check_sources([tmp_path / "missing"], str(tmp_path / "out"))
+    (tmp_path / "out/simple").mkdir(parents=True)
+    for inside in ("out", "out/simple"):
+        with pytest.raises(SourceError, match="inside the output"):
+            check_sources([tmp_path / inside], str(tmp_path / "out"))
+
+
+def test_read_files_serial_and_parallel_agree(tmp_path: Path) -> None:
+    for i in range(12):
+        make_wheel(tmp_path, f"pkg{i}", "1.0")
+    make_plain_tarball(tmp_path)
+    (tmp_path / "broken-1.0.tar.gz").write_bytes(b"nonsense")
+    candidates = scan_sources([str(tmp_path)]).candidates
+    serial = list(read_files(candidates, jobs=1))
+    parallel = list(read_files(candidates, jobs=2))
+    assert serial == parallel
+    assert [o.candidate.filename for o in serial] == [c.filename for c in candidates]
+    bad = {o.candidate.filename: o for o in serial if o.result is None}
+    assert sorted(bad) == ["broken-1.0.tar.gz", "nginx-1.2.3.tar.gz"]
+    assert bad["nginx-1.2.3.tar.gz"].skipped and not bad["broken-1.0.tar.gz"].skipped
+    wheel = next(o.result for o in serial if o.result is not None)
+    assert wheel.core_metadata is not None and wheel.dist.metadata_sha256 is not None
