@@ -371,6 +371,19 @@ def test_changed_content_under_an_indexed_name_is_a_conflict(
     assert build([src], out, prune=True).pruned == []
 
 
+def test_modified_in_place_is_reported(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    wheel = make_wheel(src, "foo", "1.0")
+    out = tmp_path / "index"
+    build([src], out)
+    with wheel.open("r+b") as stream:  # in place: the index copy (a hard link) changes too
+        stream.seek(50)  # inside the compressed module, which reading does not check
+        stream.write(b"\xff\xff")
+    [problem] = build([src], out).problems
+    assert problem.path == str(wheel) and "hard link" in problem.reason
+
+
 def test_bad_files_are_reported_once_and_the_rest_indexed(
     src: Path, tmp_path: Path, reads: list[str]
 ) -> None:

@@ -253,3 +253,19 @@ interpreter = py
     assert password not in run.output
     assert "installing only from http://127.0.0.1" in run.output
     assert sample.files_containing(password) == [consumer / "buildout.cfg"]
+
+
+def test_already_installed_distributions_are_completed(
+    sample: SampleBuildout, upstream: StaticServer
+) -> None:
+    """A shared eggs directory: what the run picks but never downloads is indexed too."""
+    populate(sample, upstream)
+    index = upstream.url + "simple/"
+    text = config(index).replace("/downloads", "/downloads-2").replace("/private-index", "/second")
+    sample.write(text)
+    (sample.directory / "downloads-2").mkdir()
+    run = sample.run(env={"PIP_INDEX_URL": index})
+    assert run.returncode == 0, run
+    assert not any((sample.directory / "downloads-2" / "dist").iterdir())  # nothing downloaded
+    projects = {d.project for d in load_index(sample.directory / "second")}
+    assert {"demo-app", "demo-lib", "tinybackend"} <= projects

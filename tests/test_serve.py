@@ -185,7 +185,13 @@ def test_head(port: int) -> None:
 
 @pytest.mark.parametrize(
     ("path", "location"),
-    [("/simple", "/simple/"), ("/simple/foo", "/simple/foo/"), ("/simple/FOO/", "/simple/foo/")],
+    [
+        ("/simple", "/simple/"),
+        ("/simple/foo", "/simple/foo/"),
+        ("/simple/FOO/", "/simple/foo/"),
+        ("/simple/Foo", "/simple/foo/"),
+        ("/simple/FOO/index.json", "/simple/foo/index.json"),
+    ],
 )
 def test_redirects(port: int, path: str, location: str) -> None:
     response, _ = request(port, path)

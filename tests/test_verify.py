@@ -46,15 +46,24 @@ def test_clean_index(index: Path) -> None:
     assert notes == []
 
 
-def test_absolute_links_are_noted_not_checked(tmp_path: Path) -> None:
-    make_wheel(tmp_path, "foo", "1.0")
+def test_absolute_links(tmp_path: Path) -> None:
+    """Links to <base-url>/<project>/<file> are checked locally, others noted."""
+    wheel = make_wheel(tmp_path, "foo", "1.0")
     out = tmp_path / "index"
-    build_index(
-        [tmp_path / "foo-1.0-py3-none-any.whl"], out, base_url="https://example.invalid/simple"
-    )
+    build_index([wheel], out, base_url="https://example.invalid/simple")
     notes: list[str] = []
     assert verify_index(out, notes=notes) == []
-    assert notes and "absolute" in notes[0] and "not checked" in notes[0]
+    assert notes == []
+    local = out / "simple" / "foo" / wheel.name
+    local.write_bytes(local.read_bytes() + b"\0")
+    assert [p.split(": ")[:2] for p in verify_index(out)] == [
+        [f"simple/foo/{wheel.name}", "sha256 mismatch"]
+    ]
+    page = out / "simple" / "foo" / "index.html"
+    elsewhere = '<a href="https://elsewhere.invalid/x/foo-2.0.tar.gz#sha256=00">x</a>'
+    page.write_text(page.read_text().replace("</body>", elsewhere + "</body>"))
+    verify_index(out, notes=notes)
+    assert notes == ["1 absolute link(s) not checked"]
 
 
 def test_tampered_file(index: Path) -> None:

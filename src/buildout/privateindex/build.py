@@ -160,7 +160,7 @@ def _build(
     if recovering:
         logger.info("%s: cleaning up after an interrupted build", out)
         fsutil.remove_temp_files(out)
-    plan = make_plan(state, scan_sources(sources, out), prune)
+    plan = make_plan(state, scan_sources(sources, out), prune, os.path.join(out, "simple"))
     if plan.to_read:
         logger.info("reading %d new or changed file(s)", len(plan.to_read))
         placer = _Placer(out, state, plan)
@@ -173,7 +173,11 @@ def _build(
     report = BuildReport()
     if plan.additions or plan.pruned or writer.needs_work(recovering):
         state.set_dirty(True)
-        report.pages_written = writer.write(plan, full=recovering)
+        try:
+            report.pages_written = writer.write(plan, full=recovering)
+        except OSError as exc:
+            reason = f"cannot write the index: {exc.strerror or exc}"
+            raise IndexStateError(exc.filename or out, reason) from exc
     state.commit(
         added=[dist_to_row(add.dist, add.candidate.path) for add in plan.additions.values()],
         removed=plan.pruned,

@@ -11,6 +11,7 @@ order) wins, and any other content under that name is a conflict.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 
@@ -39,8 +40,11 @@ class Addition:
 class Plan:
     """What a build does; filled by :func:`make_plan` and :meth:`resolve`."""
 
-    def __init__(self, state: IndexState, candidates: list[Candidate], prune: bool) -> None:
+    def __init__(
+        self, state: IndexState, candidates: list[Candidate], prune: bool, simple: str
+    ) -> None:
         self.state = state
+        self.simple = simple
         self.candidates = candidates
         self.prune = prune
         self.problems: list[Problem] = []
@@ -65,8 +69,22 @@ class Plan:
         self.problems.append(Problem(error.path, error.reason))
 
     def _index_conflict(self, candidate: Candidate) -> None:
-        source = self.state.files[candidate.filename][12]
-        self._conflict(candidate, source, "the indexed copy")
+        row = self.state.files[candidate.filename]
+        copy = os.path.join(self.simple, row[1], row[0])
+        try:
+            shared = os.path.samestat(os.stat(copy), candidate.stat)
+        except OSError:
+            shared = False
+        if shared:
+            reason = (
+                "changed after it was indexed, and the index holds it as a hard link: its "
+                "copy in the index changed too and no longer matches the index's pages "
+                "(never modify a downloaded file in place)"
+            )
+            error = ConflictError(candidate.path, reason)
+            self.problems.append(Problem(error.path, error.reason))
+            return
+        self._conflict(candidate, row[12], "the indexed copy")
 
     def check_cached(self, candidate: Candidate) -> None:
         """Settle ``candidate`` from the scan cache, or plan to read it."""
@@ -158,9 +176,12 @@ class Plan:
         return {dist.project for dist in self.pruned_dists}.difference(self.final_projects())
 
 
-def make_plan(state: IndexState, scanned: ScanResult, prune: bool) -> Plan:
-    """Compare what was scanned with the state; reading comes next."""
-    plan = Plan(state, scanned.candidates, prune)
+def make_plan(state: IndexState, scanned: ScanResult, prune: bool, simple: str) -> Plan:
+    """Compare what was scanned with the state; reading comes next.
+
+    ``simple`` is the index's ``simple/`` directory.
+    """
+    plan = Plan(state, scanned.candidates, prune, simple)
     plan.problems.extend(scanned.problems)
     for candidate in scanned.candidates:
         plan.check_cached(candidate)

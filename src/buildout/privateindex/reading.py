@@ -84,16 +84,21 @@ def _serial(candidates: Sequence[Candidate]) -> Iterator[_Wire]:
 def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
     chunksize = max(1, min(16, len(candidates) // (jobs * 4)))
     done = 0
+    pool: concurrent.futures.ProcessPoolExecutor | None = None
     try:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            items = [(candidate.path, candidate.stat) for candidate in candidates]
-            for wire in pool.map(_read_one, items, chunksize=chunksize):
-                done += 1
-                yield wire
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs)
+        items = [(candidate.path, candidate.stat) for candidate in candidates]
+        for wire in pool.map(_read_one, items, chunksize=chunksize):
+            done += 1
+            yield wire
     except (BrokenProcessPool, OSError, NotImplementedError) as exc:
         # A worker died (or no pool can be had here): read the rest in-process.
         logger.warning("parallel reading failed (%s); reading in this process", exc)
         yield from _serial(candidates[done:])
+    finally:
+        if pool is not None:
+            # Also when the caller stops early (an exception, ^C): drop the rest.
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def read_files(

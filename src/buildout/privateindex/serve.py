@@ -177,7 +177,8 @@ class IndexRequestHandler(SimpleHTTPRequestHandler):
         name = canonicalize_name(segments[2])
         if name != segments[2] and os.path.isdir(os.path.join(self.directory, "simple", name)):
             self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-            self.send_header("Location", "/simple/" + quote("/".join([name, *segments[3:]])))
+            rest = segments[3:] or [""]  # a project URL always ends with a slash
+            self.send_header("Location", "/simple/" + quote("/".join([name, *rest])))
             self.send_header("Content-Length", "0")
             self.end_headers()
         else:

@@ -204,9 +204,14 @@ class _Verifier:
         if not link.sha256:
             self.problem(page, f"link to {link.filename!r} has no sha256 hash")
         if _is_absolute(link.url):
-            self.absolute += 1
-            return
-        target = self.resolve(base, link.url)
+            # <base-url>/<project>/<file> is checked against the local copy.
+            tail = [unquote(s) for s in urlsplit(link.url).path.split("/")[-2:]]
+            if tail != [base.name, link.filename]:
+                self.absolute += 1
+                return
+            target: Path | None = base / link.filename
+        else:
+            target = self.resolve(base, link.url)
         if target is None:
             self.problem(page, f"link {link.url!r} points outside the index")
             return
