@@ -59,7 +59,15 @@ class SampleBuildout:
         """Run ``bin/buildout`` (in a network namespace with loopback only if ``offline``)."""
         command = [str(self.directory / "bin" / "buildout"), *args]
         if offline:
-            command = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
+            command = [
+                "unshare",
+                "-n",
+                "sh",
+                "-c",
+                'ip link set lo up && exec "$@"',
+                "sh",
+                *command,
+            ]
         full_env = dict(self.env)
         full_env.update(env or {})
         proc = subprocess.run(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from nginx import run_nginx  # noqa: E402
+from nginx import run_nginx
 
 
 def main() -> int:

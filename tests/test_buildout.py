@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from buildoutenv import SampleBuildout, can_cut_network, setup_buildout, teardown_buildout
-from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
-from servers import StaticServer, serve_directory
 
 from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.complete import BOOTSTRAP_PROJECTS, installed_version
+from buildoutenv import SampleBuildout, can_cut_network, setup_buildout, teardown_buildout
+from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
+from servers import StaticServer, serve_directory
 
 OFFLINE = can_cut_network()
 
@@ -115,7 +115,13 @@ def test_first_run_populates_and_the_next_installs_offline(
     # ... the sdist's build backend, which pip fetched itself ...
     assert "tinybackend" in projects
     # ... and the bootstrap set, at the versions in use.
-    assert {"zc-buildout", "setuptools", "pip", "zc-recipe-egg", "buildout-privateindex"} <= projects
+    assert {
+        "zc-buildout",
+        "setuptools",
+        "pip",
+        "zc-recipe-egg",
+        "buildout-privateindex",
+    } <= projects
     assert "extra-tool" not in projects
 
     forget_installed(sample)
@@ -125,7 +131,9 @@ def test_first_run_populates_and_the_next_installs_offline(
     assert f"installing only from {simple.as_uri()}/" in run.output
     assert "Installed from the private index" in run.output
     assert "demo-lib 2.0" in run.output
-    versions = python_says(sample, "import demo_app, demo_lib; print(demo_app.VERSION, demo_lib.VERSION)")
+    versions = python_says(
+        sample, "import demo_app, demo_lib; print(demo_app.VERSION, demo_lib.VERSION)"
+    )
     assert versions == "1.0 2.0"
     assert "Unused option" not in run.output
 
@@ -170,7 +178,10 @@ def test_bad_mode_is_a_clear_error(sample: SampleBuildout, upstream: StaticServe
     sample.write(config(upstream.url + "simple/", extra="private-index-mode = sometimes"))
     run = sample.run()
     assert run.returncode != 0
-    assert "[buildout] option 'private-index-mode': expected one of auto, pin, off: 'sometimes'" in run.output
+    assert (
+        "[buildout] option 'private-index-mode': expected one of auto, pin, off: 'sometimes'"
+        in run.output
+    )
 
 
 def test_option_changes_and_uninstall_never_delete_the_index(
@@ -214,7 +225,9 @@ def test_recipe_errors_name_part_option_and_value(
     sample.write(config(upstream.url + "simple/", part_extra="sources = /no/such/dir"))
     run = sample.run()
     assert run.returncode != 0
-    assert "[private-index] option 'sources': no such file or directory: '/no/such/dir'" in run.output
+    assert (
+        "[private-index] option 'sources': no such file or directory: '/no/such/dir'" in run.output
+    )
     sample.write(config(upstream.url + "simple/", part_extra="complete = maybe"))
     run = sample.run()
     assert "[private-index] option 'complete': expected true or false: 'maybe'" in run.output
@@ -237,7 +250,7 @@ def test_consumer_over_http_with_basic_auth(
             f"""
 [buildout]
 extensions = buildout.privateindex
-private-index = http://team:{password}@127.0.0.1:{server.url.rsplit(':', 1)[1]}simple/
+private-index = http://team:{password}@127.0.0.1:{server.url.rsplit(":", 1)[1]}simple/
 newest = false
 parts = app
 

@@ -12,7 +12,9 @@ from buildout.privateindex.model import DistFile, Kind
 from buildout.privateindex.versionsfile import render_versions, write_versions_file
 
 
-def dist(name: str, version: str, kind: Kind = Kind.WHEEL, build: tuple[str, ...] | None = None) -> DistFile:
+def dist(
+    name: str, version: str, kind: Kind = Kind.WHEEL, build: tuple[str, ...] | None = None
+) -> DistFile:
     return DistFile(
         filename=f"{name}-{version}.{'tar.gz' if kind is Kind.SDIST else 'whl'}",
         project=name.lower().replace("_", "-").replace(".", "-"),
@@ -64,7 +66,9 @@ def test_prereleases_count_when_they_are_all_there_is() -> None:
 
 
 def test_bootstrap_requirements_prefer_what_the_run_used() -> None:
-    reqs = {r.name: str(r.specifier) for r in complete.bootstrap_requirements({"zc-recipe-egg": "9.9"})}
+    reqs = {
+        r.name: str(r.specifier) for r in complete.bootstrap_requirements({"zc-recipe-egg": "9.9"})
+    }
     assert reqs["zc.recipe.egg"] == "==9.9"
     assert reqs["setuptools"] == f"=={complete.installed_version('setuptools')}"
 
@@ -80,7 +84,12 @@ def test_pip_environment_ignores_pip_configuration() -> None:
 
 
 def test_versions_file(tmp_path: Path) -> None:
-    dists = [dist("Demo.App", "1.0"), dist("Demo.App", "2.0"), dist("lib", "0.9"), dist("lib", "0.10")]
+    dists = [
+        dist("Demo.App", "1.0"),
+        dist("Demo.App", "2.0"),
+        dist("lib", "0.9"),
+        dist("lib", "0.10"),
+    ]
     text = render_versions(dists, {"demo-app": "1.0"}, source="/srv/idx")
     assert text.splitlines()[2:] == ["[versions]", "Demo.App = 1.0", "lib = 0.10"]
     path = tmp_path / "versions.cfg"

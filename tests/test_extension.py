@@ -139,6 +139,8 @@ def test_bad_location_is_a_user_error(make_buildout) -> None:  # type: ignore[no
         "[buildout]\nextensions = buildout.privateindex\nparts =\n"
         "private-index = ftp://example.com/simple/\n"
     )
-    with pytest.raises(zc.buildout.UserError, match="option 'private-index': unsupported URL scheme"):
+    with pytest.raises(
+        zc.buildout.UserError, match="option 'private-index': unsupported URL scheme"
+    ):
         extension.extension(buildout)
     get_session(buildout).restore()  # type: ignore[union-attr]

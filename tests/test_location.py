@@ -77,7 +77,9 @@ def test_netrc_and_pypirc(tmp_path: Path) -> None:
     assert netrc_credentials("h.example", str(netrc)) == Credentials("joe", "pw1", "~/.netrc")
     assert netrc_credentials("other.example", str(netrc)) is None
     pypirc = tmp_path / "pypirc"
-    pypirc.write_text("[p]\nrepository = https://h.example/simple/\nusername = ann\npassword = pw2\n")
+    pypirc.write_text(
+        "[p]\nrepository = https://h.example/simple/\nusername = ann\npassword = pw2\n"
+    )
     assert pypirc_credentials("https://h.example/simple/foo/", str(pypirc)) == Credentials(
         "ann", "pw2", "~/.pypirc"
     )

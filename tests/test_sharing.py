@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from buildoutenv import SampleBuildout, can_cut_network, setup_buildout, teardown_buildout
-from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 
 from buildout.privateindex.build import build_index
+from buildoutenv import SampleBuildout, can_cut_network, setup_buildout, teardown_buildout
+from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 
 OFFLINE = can_cut_network()
 USER = "team"
@@ -92,7 +92,7 @@ def assert_installed(consumer: SampleBuildout, result: dict[str, object]) -> Non
     assert proc.stdout.strip() == "ok", proc.stderr
     log = str(result["access_log"])
     # Pages and files were fetched with the credentials (nginx logs the user).
-    assert f'{USER} [' in log or f" {USER} " in log
+    assert f"{USER} [" in log or f" {USER} " in log
     assert "/simple/demo-lib/demo_lib-2.0.tar.gz" in log
     assert "/simple/tinybackend/" in log  # pip's isolated build, through the index
 
@@ -128,7 +128,9 @@ def test_credentials_from_netrc(consumer: SampleBuildout, team_index: Path, tmp_
     assert_no_secret(consumer, result)
 
 
-def test_credentials_from_pypirc(consumer: SampleBuildout, team_index: Path, tmp_path: Path) -> None:
+def test_credentials_from_pypirc(
+    consumer: SampleBuildout, team_index: Path, tmp_path: Path
+) -> None:
     home = Path(consumer.env["HOME"])
     home.mkdir(parents=True, exist_ok=True)
     (home / ".pypirc").write_text(

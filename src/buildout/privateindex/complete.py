@@ -65,7 +65,7 @@ def parse_requirements(lines: Iterable[str], *, origin: str) -> list[Requirement
             req = Requirement(text)
         except InvalidRequirement as exc:
             raise InvalidRequirement(f"{origin}: {text!r}: {exc}") from None
-        if req.marker is None or req.marker.evaluate(dict(env)):
+        if req.marker is None or req.marker.evaluate(env):  # type: ignore[arg-type]
             result.append(req)
     return result
 

@@ -68,8 +68,7 @@ def extension(buildout: Any) -> None:
     mode = options.get("private-index-mode", "auto").strip().lower()
     if mode not in MODES:
         raise zc.buildout.UserError(
-            f"[buildout] option 'private-index-mode': expected one of "
-            f"{', '.join(MODES)}: {mode!r}"
+            f"[buildout] option 'private-index-mode': expected one of {', '.join(MODES)}: {mode!r}"
         )
     value = options.get("private-index", "").strip()
     session = Session(mode=mode, upstream=options.get("index", "").strip() or None)

@@ -45,9 +45,7 @@ class Recipe:
         here = b_options["directory"]
 
         directory = options.get("directory", "").strip()
-        options["directory"] = self.directory = os.path.join(
-            here, directory or "private-index"
-        )
+        options["directory"] = self.directory = os.path.join(here, directory or "private-index")
 
         cache = options.get("download-cache", b_options.get("download-cache", "")).strip()
         self.cache_dist: str | None = None
@@ -88,13 +86,16 @@ class Recipe:
 
         self.publish_to = options.get("publish-to", "").strip() or None
         self.publish_endpoint = options.get("publish-endpoint-url", "").strip() or None
+        self.publish_delete = self._bool("publish-delete", "false")
         if self.publish_to:
             from buildout.privateindex.publish import parse_s3_url
 
             try:
                 parse_s3_url(self.publish_to)
             except PrivateIndexError:
-                raise self._error("publish-to", "not an s3://bucket/prefix URL", self.publish_to)
+                raise self._error(
+                    "publish-to", "not an s3://bucket/prefix URL", self.publish_to
+                ) from None
 
         self._reported = False
         #: Requirements that could not be fetched in this run: not tried again.
@@ -228,13 +229,18 @@ class Recipe:
         if session is not None and session.upstream:
             return session.upstream
         index = self.buildout["buildout"].get("index", "").strip()
-        return index or zc.buildout.easy_install.default_index_url
+        return index or str(zc.buildout.easy_install.default_index_url)
 
     def _publish(self) -> None:
         from buildout.privateindex.publish import publish
 
         try:
-            report = publish(self.directory, self.publish_to or "", endpoint_url=self.publish_endpoint)
+            report = publish(
+                self.directory,
+                self.publish_to or "",
+                endpoint_url=self.publish_endpoint,
+                delete=self.publish_delete,
+            )
         except PrivateIndexError as exc:
             raise zc.buildout.UserError(f"[{self.name}] option 'publish-to': {exc}") from None
         logger.info(

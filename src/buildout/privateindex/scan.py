@@ -15,6 +15,7 @@ import os
 import stat as stat_module
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import metadata
 from .errors import SourceError
@@ -25,8 +26,7 @@ __all__ = ["Candidate", "ScanResult", "check_sources", "scan_sources"]
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A file that may be a distribution, with the one stat taken of it."""
 
     path: str
@@ -86,11 +86,7 @@ class _Scanner:
         logger.debug("%s: %s", path, reason)
         self.result.problems.append(Problem(path, reason))
 
-    def add_file(self, path: str, filename: str, st: os.stat_result, explicit: bool) -> None:
-        if metadata.classify(filename) is None:
-            if explicit:
-                self.problem(path, "not a distribution file name (.whl, .egg or an sdist)")
-            return
+    def add_file(self, path: str, filename: str, st: os.stat_result) -> None:
         if path not in self.paths:  # a file source inside a directory source
             self.paths.add(path)
             self.result.candidates.append(Candidate(path, filename, st))
@@ -132,8 +128,10 @@ class _Scanner:
                     self.problem(entry.path, "a directory (unpacked?), not a distribution file")
                     continue
                 self.scan_dir(entry.path, entry_st, inner)
+            elif not looks_like_dist:
+                continue  # it changed from a directory meanwhile
             elif stat_module.S_ISREG(entry_st.st_mode):
-                self.add_file(entry.path, entry.name, entry_st, explicit=False)
+                self.add_file(entry.path, entry.name, entry_st)
             else:
                 self.problem(entry.path, "not a regular file")
 
@@ -158,10 +156,12 @@ def scan_sources(sources: Sequence[str], output: str | None = None) -> ScanResul
             continue
         if stat_module.S_ISDIR(st.st_mode):
             scanner.scan_dir(source, st, frozenset())
-        elif stat_module.S_ISREG(st.st_mode):
-            scanner.add_file(source, os.path.basename(source), st, explicit=True)
-        else:
+        elif not stat_module.S_ISREG(st.st_mode):
             scanner.problem(source, "not a regular file or directory")
+        elif metadata.classify(os.path.basename(source)) is None:
+            scanner.problem(source, "not a distribution file name (.whl, .egg or an sdist)")
+        else:
+            scanner.add_file(source, os.path.basename(source), st)
     logger.debug(
         "scanned %d source(s): %d candidate(s)", len(sources), len(scanner.result.candidates)
     )

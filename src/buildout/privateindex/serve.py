@@ -79,6 +79,15 @@ def _parse_accept(header: str) -> list[tuple[str, float]]:
     return ranges
 
 
+def _specificity(media_range: str, media_type: str) -> int:
+    """How specifically ``media_range`` matches ``media_type``; -1: not at all."""
+    if media_range == media_type:
+        return 2
+    if media_range == media_type.split("/")[0] + "/*":
+        return 1
+    return 0 if media_range == "*/*" else -1
+
+
 def negotiate(accept: str | None) -> str | None:
     """The media type to answer ``accept`` with, None when nothing is acceptable.
 
@@ -91,15 +100,8 @@ def negotiate(accept: str | None) -> str | None:
         return HTML_TYPE
     best: tuple[float, int, int, str] | None = None
     for media_type, _page in _PAGES:
-        major = media_type.split("/")[0]
-        matches = [
-            (specificity, q)
-            for rng, q in ranges
-            for specificity in (
-                2 if rng == media_type else 1 if rng == f"{major}/*" else 0 if rng == "*/*" else -1,
-            )
-            if specificity >= 0
-        ]
+        matches = [(_specificity(rng, media_type), q) for rng, q in ranges]
+        matches = [(s, q) for s, q in matches if s >= 0]
         if not matches:
             continue
         specificity = max(s for s, _ in matches)

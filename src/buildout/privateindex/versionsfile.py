@@ -21,9 +21,7 @@ def _newest(versions: Iterable[str]) -> str:
     return max(versions, key=key)
 
 
-def render_versions(
-    dists: Iterable[DistFile], used: Mapping[str, str], *, source: str = ""
-) -> str:
+def render_versions(dists: Iterable[DistFile], used: Mapping[str, str], *, source: str = "") -> str:
     """A ``[versions]`` section: the version ``used`` names, else the newest indexed one."""
     by_project: dict[str, tuple[str, set[str]]] = {}
     for dist in dists:
