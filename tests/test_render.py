@@ -121,7 +121,7 @@ def test_project_html_as_pip_reads_it(base: str) -> None:
     links = pip_links(project_html("Foo.Bar", files), HTML_TYPE)
     expected = sorted(files, key=lambda f: f.dist.filename)
     assert [link.filename for link in links] == [f.dist.filename for f in expected]
-    for link, page_file in zip(links, expected):
+    for link, page_file in zip(links, expected, strict=True):
         dist = page_file.dist
         absolute = (base or PAGE_URL) + dist.filename
         assert link.url == f"{absolute}#sha256={dist.sha256}"
