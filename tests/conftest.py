@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,15 @@ def _isolate_pip() -> Iterator[None]:
 def pip_env() -> dict[str, str]:
     """An environment for pip/uv subprocesses, isolated from the machine."""
     return isolated_pip_environ()
+
+
+@pytest.fixture
+def sample() -> Iterator[Any]:
+    """A bootstrapped buildout (``zc.buildout.testing``) with its own ``bin/buildout``."""
+    from buildoutenv import setup_buildout, teardown_buildout
+
+    buildout, test = setup_buildout()
+    try:
+        yield buildout
+    finally:
+        teardown_buildout(test)

@@ -11,7 +11,7 @@ import pytest
 
 from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.complete import BOOTSTRAP_PROJECTS, installed_version
-from buildoutenv import SampleBuildout, can_cut_network, setup_buildout, teardown_buildout
+from buildoutenv import SampleBuildout, can_cut_network
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from servers import StaticServer, serve_directory
 
@@ -64,15 +64,6 @@ def upstream_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def upstream(upstream_index: Path) -> Iterator[StaticServer]:
     with serve_directory(upstream_index) as server:
         yield server
-
-
-@pytest.fixture
-def sample() -> Iterator[SampleBuildout]:
-    buildout, test = setup_buildout()
-    try:
-        yield buildout
-    finally:
-        teardown_buildout(test)
 
 
 def populate(sample: SampleBuildout, upstream: StaticServer, **kwargs: str) -> str:

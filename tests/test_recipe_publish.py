@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from buildoutenv import SampleBuildout, setup_buildout, teardown_buildout
+from buildoutenv import SampleBuildout
 from distfactory import make_wheel
 from s3server import S3Server, aws_environ
-
-
-@pytest.fixture
-def sample() -> Iterator[SampleBuildout]:
-    buildout, test = setup_buildout()
-    try:
-        yield buildout
-    finally:
-        teardown_buildout(test)
 
 
 def test_publish_after_each_build(sample: SampleBuildout, tmp_path: Path) -> None:

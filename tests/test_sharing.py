@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from buildout.privateindex.build import build_index
-from buildoutenv import SampleBuildout, can_cut_network, setup_buildout, teardown_buildout
+from buildoutenv import SampleBuildout, can_cut_network
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 
 OFFLINE = can_cut_network()
@@ -50,12 +49,8 @@ def team_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def consumer() -> Iterator[SampleBuildout]:
-    buildout, test = setup_buildout()
-    try:
-        yield buildout
-    finally:
-        teardown_buildout(test)
+def consumer(sample: SampleBuildout) -> SampleBuildout:
+    return sample
 
 
 def run_consumer(
