@@ -52,12 +52,15 @@ def page_bytes(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in found}
 
 
-def check_index(out: Path) -> dict[str, str]:
+def check_index(out: Path, *, interrupted: bool = False) -> dict[str, str]:
     """Assert that the index in ``out`` is consistent; return {filename: sha256}.
 
     Every link of every HTML page resolves to an existing file or project
     directory (with its pages); every file a project page lists has the
     sha256 the page (HTML and JSON) says, and so has its ``.metadata``.
+    The HTML and JSON pages of a project list the same files, unless the
+    build was ``interrupted`` between writing the two (each is then either
+    the old or the new page, and every link of both resolves).
     """
     listed: dict[str, str] = {}
     for page in html_pages(out):
@@ -86,9 +89,11 @@ def check_index(out: Path) -> dict[str, str]:
                 unquote(urldefrag(a["href"] or "")[0]): (a["href"] or "").rpartition("=")[2]
                 for a in anchors(page)
             }
-            assert json_files == html_files, f"{page}: HTML and JSON pages disagree"
+            assert interrupted or json_files == html_files, f"{page}: HTML and JSON disagree"
             for entry in data["files"]:
-                assert (page.parent / unquote(entry["url"])).is_file()
+                target = page.parent / unquote(entry["url"])
+                assert target.is_file(), f"{page}: JSON links a missing {entry['url']}"
+                assert sha256(target) == entry["hashes"]["sha256"], f"{page}: bad hash in JSON"
     return listed
 
 

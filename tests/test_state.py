@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import sqlite3
@@ -14,7 +15,13 @@ from buildout.privateindex.errors import IndexStateError, SourceError
 from buildout.privateindex.model import DistFile, Kind
 from buildout.privateindex.reading import read_files
 from buildout.privateindex.scan import check_sources, scan_sources
-from buildout.privateindex.state import IndexState, ScanEntry, dist_to_row, state_path
+from buildout.privateindex.state import (
+    IndexState,
+    ScanEntry,
+    dist_to_row,
+    row_to_dist,
+    state_path,
+)
 from distfactory import make_plain_tarball, make_sdist, make_wheel
 
 SDIST = DistFile(
@@ -56,6 +63,11 @@ def test_state_round_trip(tmp_path: Path) -> None:
     with IndexState.open(str(tmp_path), create=False) as state:
         assert list(state.files) == [SDIST.filename] and list(state.scan) == ["/bad"]
         assert not state.dirty
+
+
+def test_rows_round_trip() -> None:
+    for dist in (SDIST, WHEEL, dataclasses.replace(SDIST, build_requires=())):
+        assert row_to_dist(dist_to_row(dist, "/src")) == dist
 
 
 def test_state_errors(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from .pages import PageWriter, RenderSettings
 from .planning import Plan, make_plan
 from .reading import read_files
 from .scan import Candidate, check_sources, scan_sources
-from .state import STATE_DIR, IndexState, dist_to_row
+from .state import STATE_DIR, IndexState, dist_to_row, row_to_dist
 
 __all__ = ["BuildReport", "build_index", "load_index"]
 
@@ -74,7 +74,13 @@ def _prepare_output(output: str) -> None:
     if os.path.exists(output) and not os.path.isdir(output):
         raise IndexStateError(output, "exists and is not a directory")
     state_dir = os.path.join(output, STATE_DIR)
-    if os.path.isdir(output) and not os.path.isdir(state_dir) and os.listdir(output):
+    try:
+        names = os.listdir(output)  # one snapshot: another build may be creating it
+    except FileNotFoundError:
+        names = []
+    except OSError as exc:
+        raise IndexStateError(output, f"cannot list: {exc.strerror or exc}") from None
+    if names and STATE_DIR not in names:
         raise IndexStateError(
             output, "is not empty and is not an index (it has no .privateindex directory)"
         )
@@ -132,7 +138,7 @@ def build_index(
     finally:
         lock.release()
     report.elapsed = time.monotonic() - started
-    logger.info(
+    logger.debug(
         "%s: %d file(s) in %d project(s); %d added, %d pruned, %d problem(s), "
         "%d page(s) written in %.2fs",
         out,
@@ -162,7 +168,7 @@ def _build(
         fsutil.remove_temp_files(out)
     plan = make_plan(state, scan_sources(sources, out), prune, os.path.join(out, "simple"))
     if plan.to_read:
-        logger.info("reading %d new or changed file(s)", len(plan.to_read))
+        logger.debug("reading %d new or changed file(s)", len(plan.to_read))
         placer = _Placer(out, state, plan)
         for outcome in read_files(plan.to_read, jobs=jobs, progress=progress):
             result = plan.resolve(outcome)
@@ -181,7 +187,7 @@ def _build(
     state.commit(
         added=[dist_to_row(add.dist, add.candidate.path) for add in plan.additions.values()],
         removed=plan.pruned,
-        scanned=plan.scanned,
+        scanned=plan.scanned.items(),
         forgotten=plan.forgotten,
         settings=settings.fingerprint,
     )
@@ -193,7 +199,7 @@ def _build(
     report.problems = sorted(plan.problems, key=lambda problem: problem.path)
     report.added = sorted(plan.additions)
     report.pruned = plan.pruned
-    report.files = len(state.files)
+    report.files = state.count_files()
     report.projects = writer.project_count
     return report
 
@@ -250,5 +256,5 @@ def load_index(output: str | os.PathLike[str]) -> list[DistFile]:
     :raises IndexStateError: ``output`` is not an index.
     """
     with IndexState.open(os.fspath(output), create=False) as state:
-        dists = [state.dist(filename) for filename in state.files]
+        dists = [row_to_dist(row) for row in state.files.values()]
     return sorted(dists, key=lambda d: (d.project, d.filename))

@@ -93,7 +93,7 @@ class PageWriter:
     def old_projects(self) -> set[str]:
         """The projects the index held before the build."""
         if self._old_projects is None:
-            self._old_projects = {row[1] for row in self._state.files.values()}
+            self._old_projects = self._state.projects()
         return self._old_projects
 
     def _root_missing(self) -> bool:

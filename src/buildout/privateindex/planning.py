@@ -19,7 +19,7 @@ from .errors import ConflictError
 from .model import DistFile, Problem, ReadResult
 from .reading import ReadOutcome
 from .scan import Candidate, ScanResult
-from .state import IndexState, ScanEntry
+from .state import CachedScan, FileRow, IndexState, ScanEntry, row_to_dist
 
 __all__ = ["Addition", "Plan", "make_plan"]
 
@@ -51,8 +51,8 @@ class Plan:
         self.to_read: list[Candidate] = []
         #: New files by file name.
         self.additions: dict[str, Addition] = {}
-        #: New scan cache entries.
-        self.scanned: list[tuple[str, ScanEntry]] = []
+        #: New scan cache entries by source path.
+        self.scanned: dict[str, ScanEntry] = {}
         #: Source paths to drop from the scan cache (they were not found).
         self.forgotten: list[str] = []
         #: File names to remove from the index (sorted), and their records.
@@ -68,35 +68,33 @@ class Plan:
         )
         self.problems.append(Problem(error.path, error.reason))
 
-    def _index_conflict(self, candidate: Candidate) -> None:
-        row = self.state.files[candidate.filename]
+    def _index_conflict(self, candidate: Candidate, row: FileRow) -> None:
         copy = os.path.join(self.simple, row[1], row[0])
         try:
             shared = os.path.samestat(os.stat(copy), candidate.stat)
         except OSError:
             shared = False
-        if shared:
-            reason = (
-                "changed after it was indexed, and the index holds it as a hard link: its "
-                "copy in the index changed too and no longer matches the index's pages "
-                "(never modify a downloaded file in place)"
-            )
-            error = ConflictError(candidate.path, reason)
-            self.problems.append(Problem(error.path, error.reason))
+        if not shared:
+            self._conflict(candidate, row[12], "the indexed copy")
             return
-        self._conflict(candidate, row[12], "the indexed copy")
+        reason = (
+            "changed after it was indexed, and the index holds it as a hard link: its "
+            "copy in the index changed too and no longer matches the index's pages "
+            "(never modify a downloaded file in place)"
+        )
+        error = ConflictError(candidate.path, reason)
+        self.problems.append(Problem(error.path, error.reason))
 
-    def check_cached(self, candidate: Candidate) -> None:
-        """Settle ``candidate`` from the scan cache, or plan to read it."""
-        entry = self.state.scan.get(candidate.path)
-        if entry is None or (entry.size, entry.mtime_ns) != candidate.signature:
+    def check_cached(self, candidate: Candidate, entry: CachedScan) -> None:
+        """Settle a candidate the scan cache knows unchanged, not indexed as is."""
+        if entry[4] is not None:
+            self.problems.append(Problem(candidate.path, entry[4]))
+            return
+        row = self.state.file_row(candidate.filename)
+        if row is None or row[6] == entry[3]:  # cannot be, but reading settles it
             self.to_read.append(candidate)
-        elif entry.error is not None:
-            self.problems.append(Problem(candidate.path, entry.error))
-        elif entry.filename not in self.state.files:
-            self.to_read.append(candidate)  # its core metadata is needed to add it
-        elif self.state.files[entry.filename][6] != entry.sha256:
-            self._index_conflict(candidate)
+        else:
+            self._index_conflict(candidate, row)
 
     def resolve(self, outcome: ReadOutcome) -> ReadResult | None:
         """Sort the outcome of reading a file into the plan.
@@ -105,39 +103,42 @@ class Plan:
         is to be added to the index.
         """
         candidate = outcome.candidate
-        signature = candidate.signature
+        size, mtime_ns = candidate.signature
         if outcome.result is None:
             reason = outcome.error or "cannot read"
             self.problems.append(Problem(candidate.path, reason))
             if outcome.cacheable:
-                entry = ScanEntry(*signature, error=reason, skipped=outcome.skipped)
-                self.scanned.append((candidate.path, entry))
+                entry = ScanEntry(size, mtime_ns, error=reason, skipped=outcome.skipped)
+                self.scanned[candidate.path] = entry
             return None
         dist = outcome.result.dist
-        self.scanned.append((candidate.path, ScanEntry(*signature, dist.filename, dist.sha256)))
         if dist.filename != candidate.filename or not _PROJECT.fullmatch(dist.project):
             reason = f"unusable file name or project name {dist.project!r}"
             self.problems.append(Problem(candidate.path, reason))
             return None
-        row = self.state.files.get(dist.filename)
+        row = self.state.file_row(dist.filename)
         previous = self.additions.get(dist.filename)
         if row is not None:
-            if row[6] != dist.sha256:
-                self._index_conflict(candidate)
+            indexed = row[6] == dist.sha256
+            if not indexed:
+                self._index_conflict(candidate, row)
         elif previous is not None:
-            if previous.dist.sha256 != dist.sha256:
+            indexed = previous.dist.sha256 == dist.sha256
+            if not indexed:
                 self._conflict(candidate, previous.candidate.path, "the first one")
         else:
+            indexed = True
             self.additions[dist.filename] = Addition(candidate, dist)
-            return outcome.result
-        return None
+        entry = ScanEntry(size, mtime_ns, dist.filename, dist.sha256, None, 0, int(indexed))
+        self.scanned[candidate.path] = entry
+        return outcome.result if previous is None and row is None else None
 
     def finish(self) -> None:
         """Decide what to prune and forget, once every candidate is settled."""
-        names = {candidate.filename for candidate in self.candidates}
         paths = {candidate.path for candidate in self.candidates}
         self.forgotten = sorted(set(self.state.scan).difference(paths))
         if self.prune:
+            names = {candidate.filename for candidate in self.candidates}
             self.pruned = sorted(set(self.state.files).difference(names))
             self.pruned_dists = [self.state.dist(filename) for filename in self.pruned]
 
@@ -146,6 +147,9 @@ class Plan:
         del self.additions[filename]
         self.problems.append(problem)
         self._final = None
+        for path, entry in list(self.scanned.items()):
+            if entry.filename == filename:
+                del self.scanned[path]  # read it again next time
 
     @property
     def changed_projects(self) -> set[str]:
@@ -159,10 +163,9 @@ class Plan:
         if self._final is None:
             pruned = set(self.pruned)
             final: dict[str, list[DistFile]] = {}
-            for filename in self.state.files:
+            for filename, row in self.state.files.items():
                 if filename not in pruned:
-                    dist = self.state.dist(filename)
-                    final.setdefault(dist.project, []).append(dist)
+                    final.setdefault(row[1], []).append(row_to_dist(row))
             for addition in self.additions.values():
                 final.setdefault(addition.dist.project, []).append(addition.dist)
             self._final = {project: final[project] for project in sorted(final)}
@@ -179,10 +182,19 @@ class Plan:
 def make_plan(state: IndexState, scanned: ScanResult, prune: bool, simple: str) -> Plan:
     """Compare what was scanned with the state; reading comes next.
 
-    ``simple`` is the index's ``simple/`` directory.
+    ``simple`` is the index's ``simple/`` directory.  This loop runs once per
+    source file of every build, so it is kept tight: an unchanged file that
+    the index holds as is costs two dict lookups and a comparison.
     """
     plan = Plan(state, scanned.candidates, prune, simple)
     plan.problems.extend(scanned.problems)
+    cache = state.scan
+    to_read = plan.to_read
     for candidate in scanned.candidates:
-        plan.check_cached(candidate)
+        entry = cache.get(candidate.path)
+        st = candidate.stat
+        if entry is None or entry[0] != st.st_size or entry[1] != st.st_mtime_ns:
+            to_read.append(candidate)
+        elif not entry[6]:  # indexed as is: nothing to do
+            plan.check_cached(candidate, entry)
     return plan

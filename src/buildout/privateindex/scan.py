@@ -80,16 +80,13 @@ class _Scanner:
         #: Directories scanned so far, so that none is scanned twice.
         self.visited: set[tuple[int, int]] = set()
         self.exclude = exclude
-        self.paths: set[str] = set()
 
     def problem(self, path: str, reason: str) -> None:
         logger.debug("%s: %s", path, reason)
         self.result.problems.append(Problem(path, reason))
 
     def add_file(self, path: str, filename: str, st: os.stat_result) -> None:
-        if path not in self.paths:  # a file source inside a directory source
-            self.paths.add(path)
-            self.result.candidates.append(Candidate(path, filename, st))
+        self.result.candidates.append(Candidate(path, filename, st))
 
     def scan_dir(
         self, path: str, st: os.stat_result, ancestors: frozenset[tuple[int, int]]
@@ -148,6 +145,7 @@ def scan_sources(sources: Sequence[str], output: str | None = None) -> ScanResul
         with contextlib.suppress(OSError):
             exclude = _identity(os.stat(output))
     scanner = _Scanner(exclude)
+    files_given = False
     for source in sources:
         try:
             st = os.stat(source)
@@ -162,6 +160,10 @@ def scan_sources(sources: Sequence[str], output: str | None = None) -> ScanResul
             scanner.problem(source, "not a distribution file name (.whl, .egg or an sdist)")
         else:
             scanner.add_file(source, os.path.basename(source), st)
+            files_given = True
+    if files_given:  # a file source may also lie in a directory source
+        unique = {candidate.path: candidate for candidate in reversed(scanner.result.candidates)}
+        scanner.result.candidates = [c for c in scanner.result.candidates if unique[c.path] is c]
     logger.debug(
         "scanned %d source(s): %d candidate(s)", len(sources), len(scanner.result.candidates)
     )

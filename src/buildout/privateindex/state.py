@@ -9,21 +9,26 @@ Three tables:
 ``scan``
     the scan cache: per source path, the ``(size, mtime_ns)`` it had when it
     was last read and what reading it gave: the ``filename`` and ``sha256``
-    of its DistFile record, or the reason it is not indexable;
+    of its DistFile record and whether the index holds exactly that content
+    under that name (``indexed``; if not, the file conflicts with the indexed
+    one), or the reason it is not indexable (``error``, ``skipped`` when it
+    is no distribution at all);
 ``meta``
     ``schema`` (the layout version of this database), ``settings`` (the
     fingerprint of the render settings the pages were written with) and
     ``dirty`` (set while a build writes to the index, so that the next build
     knows it must clean up after a killed one).
 
-The state is loaded with one SELECT per table and written in one transaction
-per build; SQLite makes each commit atomic, even when the process is killed.
+Opening the state reads ``meta`` and, with one SELECT, the scan cache, which
+alone settles every unchanged source file.  ``files`` is read only when the
+build changes something (or prunes): by single rows for the files read,
+whole for rendering.  Each build's changes are committed in one transaction;
+SQLite makes it atomic, even when the process is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sqlite3
@@ -33,7 +38,7 @@ from typing import NamedTuple
 from .errors import IndexStateError
 from .model import DistFile, Kind
 
-__all__ = ["STATE_DIR", "IndexState", "ScanEntry", "state_path"]
+__all__ = ["STATE_DIR", "CachedScan", "FileRow", "IndexState", "ScanEntry", "state_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +59,17 @@ CREATE TABLE IF NOT EXISTS files (
     sha256 TEXT NOT NULL, mtime_ns INTEGER NOT NULL, requires_python TEXT,
     summary TEXT NOT NULL, metadata_sha256 TEXT, build_requires TEXT,
     source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS files_project ON files (project);
 CREATE TABLE IF NOT EXISTS scan (
     source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    filename TEXT, sha256 TEXT, error TEXT, skipped INTEGER NOT NULL DEFAULT 0);
+    filename TEXT, sha256 TEXT, error TEXT, skipped INTEGER NOT NULL,
+    indexed INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{_SCHEMA}');
 """
+
+#: Separates the requirements in ``files.build_requires`` (never in a requirement).
+_SEP = "\x1f"
+_KINDS = {kind.value: kind for kind in Kind}
 
 #: A row of ``files``, in the column order above.
 FileRow = tuple[
@@ -66,11 +77,16 @@ FileRow = tuple[
 ]
 
 
+#: A scan cache entry as loaded: the fields of :class:`ScanEntry`, in order.
+CachedScan = tuple[int, int, str | None, str | None, str | None, int, int]
+
+
 class ScanEntry(NamedTuple):
     """What the scan cache knows about one source path.
 
-    Either ``filename`` and ``sha256`` (a good distribution) or ``error`` (why
-    it is not indexable; ``skipped`` when it is not a distribution at all).
+    Either ``filename`` and ``sha256`` (a good distribution; ``indexed`` if
+    the index holds that very content, else it is a conflict) or ``error``
+    (why it is not indexable; ``skipped`` when it is no distribution at all).
     """
 
     size: int
@@ -78,7 +94,8 @@ class ScanEntry(NamedTuple):
     filename: str | None = None
     sha256: str | None = None
     error: str | None = None
-    skipped: bool = False
+    skipped: int = 0
+    indexed: int = 0
 
 
 def state_path(directory: str) -> str:
@@ -88,13 +105,14 @@ def state_path(directory: str) -> str:
 
 def row_to_dist(row: FileRow) -> DistFile:
     """The DistFile a ``files`` row describes."""
-    build_requires = None if row[11] is None else tuple(json.loads(row[11]))
+    packed = row[11]
+    build_requires = None if packed is None else tuple(packed.split(_SEP)) if packed else ()
     return DistFile(
         filename=row[0],
         project=row[1],
         name=row[2],
         version=row[3],
-        kind=Kind(row[4]),
+        kind=_KINDS[row[4]],
         size=row[5],
         sha256=row[6],
         mtime_ns=row[7],
@@ -107,7 +125,8 @@ def row_to_dist(row: FileRow) -> DistFile:
 
 def dist_to_row(dist: DistFile, source: str) -> FileRow:
     """The ``files`` row for ``dist``, copied from ``source``."""
-    build_requires = None if dist.build_requires is None else json.dumps(list(dist.build_requires))
+    requires = dist.build_requires
+    build_requires = None if requires is None else _SEP.join(requires)
     return (
         dist.filename,
         dist.project,
@@ -131,28 +150,61 @@ class IndexState:
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
         self._db = connection
         self.path = path
+        self._files: dict[str, FileRow] | None = None
         try:
             meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("schema") != _SCHEMA:
                 raise IndexStateError(
                     path, f"state schema {meta.get('schema')!r} is not {_SCHEMA!r}"
                 )
-            #: The ``files`` rows by file name.
-            self.files: dict[str, FileRow] = {
-                row[0]: row for row in self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files")
-            }
-            #: The scan cache by source path.
-            self.scan: dict[str, ScanEntry] = {
-                row[0]: ScanEntry(row[1], row[2], row[3], row[4], row[5], bool(row[6]))
-                for row in self._db.execute(
-                    "SELECT source, size, mtime_ns, filename, sha256, error, skipped FROM scan"
-                )
-            }
+            rows = self._db.execute(
+                "SELECT source, size, mtime_ns, filename, sha256, error, skipped, indexed FROM scan"
+            ).fetchall()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise IndexStateError(path, f"broken state database: {exc}") from None
+        #: The scan cache by source path (built without a Python loop per row).
+        self.scan: dict[str, CachedScan] = {}
+        if rows:
+            columns = list(zip(*rows, strict=True))
+            self.scan = dict(zip(columns[0], zip(*columns[1:], strict=True), strict=True))
         self.settings: str | None = meta.get("settings")
         self.dirty = meta.get("dirty") == "1"
+
+    def _query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexStateError(self.path, f"broken state database: {exc}") from None
+
+    @property
+    def files(self) -> dict[str, FileRow]:
+        """Every ``files`` row by file name (read on first use, one SELECT)."""
+        if self._files is None:
+            rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files")
+            self._files = {row[0]: row for row in rows}  # type: ignore[misc]
+        return self._files
+
+    def file_row(self, filename: str) -> FileRow | None:
+        """The ``files`` row of ``filename``, if the index holds it."""
+        if self._files is not None:
+            return self._files.get(filename)
+        rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files WHERE filename = ?", filename)
+        return rows[0] if rows else None  # type: ignore[return-value]
+
+    def projects(self) -> set[str]:
+        """The projects the index holds."""
+        if self._files is not None:
+            return {row[1] for row in self._files.values()}
+        return {str(row[0]) for row in self._query("SELECT DISTINCT project FROM files")}
+
+    def count_files(self) -> int:
+        """How many files the index holds."""
+        if self._files is not None:
+            return len(self._files)
+        count = self._query("SELECT COUNT(*) FROM files")[0][0]
+        assert isinstance(count, int)
+        return count
 
     @classmethod
     def open(cls, directory: str, *, create: bool = True) -> IndexState:
@@ -178,7 +230,10 @@ class IndexState:
         self.close()
 
     def dist(self, filename: str) -> DistFile:
-        return row_to_dist(self.files[filename])
+        row = self.file_row(filename)
+        if row is None:
+            raise KeyError(filename)
+        return row_to_dist(row)
 
     def set_dirty(self, dirty: bool) -> None:
         """Record (durably) that a build is, or no longer is, changing the index."""
@@ -224,17 +279,18 @@ class IndexState:
             db.executemany("DELETE FROM scan WHERE source = ?", ((s,) for s in forgotten))
             db.executemany(
                 "INSERT OR REPLACE INTO scan"
-                " (source, size, mtime_ns, filename, sha256, error, skipped)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((source, *entry[:5], int(entry.skipped)) for source, entry in scanned),
+                " (source, size, mtime_ns, filename, sha256, error, skipped, indexed)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((source, *entry) for source, entry in scanned),
             )
             if settings is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (settings,)
                 )
-        for filename in removed:
-            self.files.pop(filename, None)
-        self.files.update((row[0], row) for row in added)
+        if self._files is not None:
+            for filename in removed:
+                self._files.pop(filename, None)
+            self._files.update((row[0], row) for row in added)
         for source in forgotten:
             self.scan.pop(source, None)
         self.scan.update(scanned)
