@@ -184,6 +184,22 @@ def shell_time(command: str) -> tuple[float, float]:
     return wall, cpu
 
 
+def resident_share(find: str) -> float | None:
+    """The share of the corpus's bytes in the page cache (``fincore``), if known."""
+    if shutil.which("fincore") is None:
+        return None
+    out = subprocess.run(
+        f"{find} | xargs -0 fincore --bytes --noheadings --output RES,SIZE",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    pairs = [line.split() for line in out.splitlines() if len(line.split()) == 2]
+    size = sum(int(s) for _, s in pairs)
+    return min(1.0, sum(int(r) for r, _ in pairs) / size) if size else None
+
+
 def _cpu_ticks() -> tuple[int, int]:
     with open("/proc/stat", encoding="ascii") as f:
         values = [int(v) for v in f.readline().split()[1:]]
@@ -221,6 +237,7 @@ class SizeResult:
     one_new: BuildRun
     runs: dict[str, list[float]]
     busy: list[float]
+    resident: list[float]
 
     @property
     def cold_ratio(self) -> float:
@@ -268,17 +285,31 @@ def bench_size(args: argparse.Namespace, files: int) -> SizeResult:
         return work / f"profile-{files}-{stage}.prof" if args.profile and i == 0 else None
 
     find = f"find '{corpus_dir}' -type f ! -name {make_corpus.MARKER} -print0"
-    shell_time(f"{find} | xargs -0 cat > /dev/null")  # warm the page cache
+    resident: list[float] = []
+
+    def warm() -> None:
+        # Read every file right before each run: this machine's kernel pages out
+        # page cache that stays unused for a while (DAMON reclaim), so a single
+        # warm-up at the start does not keep a large corpus cached.
+        shell_time(f"{find} | xargs -0 cat > /dev/null")
+        share = resident_share(find)
+        if share is not None:
+            resident.append(share)
+
+    def prepare() -> None:
+        quiet()
+        warm()
+
     shas = []
     for _ in range(args.repeat):
-        quiet()
+        prepare()
         shas.append(shell_time(f"{find} | xargs -0 sha256sum > /dev/null"))
     sha, sha_cpu = min(shas)
     log(f"{files} files: sha256sum {[round(w, 2) for w, _ in shas]}")
     colds = []
     for i in range(args.repeat):
         shutil.rmtree(output, ignore_errors=True)
-        quiet()
+        prepare()
         colds.append(run_build(output, sources, args.jobs, profile("cold", i)))
     cold = _best(colds)
     if cold.details["files"] != files or cold.details["n_problems"]:
@@ -292,7 +323,7 @@ def bench_size(args: argparse.Namespace, files: int) -> SizeResult:
     )
     no_change = []
     for i in range(args.repeat):
-        quiet()
+        prepare()
         no_change.append(run_build(output, sources, args.jobs, profile("nochange", i)))
     log(f"{files} files: no-change {[round(r.elapsed, 3) for r in no_change]}")
     one_new = []
@@ -303,7 +334,7 @@ def bench_size(args: argparse.Namespace, files: int) -> SizeResult:
             "1.0",
             extra_files={"bench_new/payload.bin": os.urandom(args.payload_kib * 1024)},
         )
-        quiet()
+        prepare()
         run = run_build(output, sources, args.jobs, profile("onenew", i))
         if run.details["added"] != 1:
             log(f"warning: one-new rebuild added {run.details['added']} files")
@@ -325,6 +356,7 @@ def bench_size(args: argparse.Namespace, files: int) -> SizeResult:
             "peak_rss_mib": [r.peak_rss_mib for r in colds + no_change + one_new],
         },
         busy=busy,
+        resident=resident,
     )
 
 
@@ -473,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "cold_cpu_ratio": r.cold_cpu_ratio,
                 "runs": r.runs,
                 "busy_before_runs": r.busy,
+                "resident_before_runs": r.resident,
             }
             for r in results
         ],
