@@ -476,3 +476,19 @@ def test_broken_state_is_an_error(src: Path, tmp_path: Path) -> None:
     (out / ".privateindex/state.sqlite").write_bytes(b"not a database" * 100)
     with pytest.raises(IndexStateError):
         build([src], out)
+
+
+
+def test_relative_and_absolute_sources_share_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: list[str]
+) -> None:
+    """The same source spelt two ways is read once, not once per spelling."""
+    src = tmp_path / "src"
+    src.mkdir()
+    make_wheel(src, "spelling", "1.0")
+    monkeypatch.chdir(tmp_path)
+    build_index([src], tmp_path / "out", jobs=1)
+    assert reads == ["spelling-1.0-py3-none-any.whl"]
+    report = build_index(["src"], "out", jobs=1)
+    assert reads == ["spelling-1.0-py3-none-any.whl"]
+    assert report.pages_written == 0

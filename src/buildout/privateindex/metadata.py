@@ -32,7 +32,9 @@ __all__ = ["classify", "parse_yank", "read_distribution"]
 #: Size of the chunks in which whole files are hashed.
 CHUNK_SIZE = 1 << 20
 #: Compressed bytes tarfile reads at a time while looking for PKG-INFO.
-_TAR_BUFSIZE = 1 << 16
+# Small reads: tarfile decompresses each read whole, so a 64 KiB read of an
+# xz stream decodes most of a small sdist before its first header is seen.
+_TAR_BUFSIZE = 1 << 12
 _TAIL_SIZE = 64
 _TarMode = Literal["r|gz", "r|bz2", "r|xz"]
 _TAR_MODES: dict[str, _TarMode] = {

@@ -52,10 +52,11 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
 
 
 def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> list[str]:
-    """The sources as strings; SourceError for one that is missing or unusable.
+    """The sources as absolute paths; SourceError for one that is missing or unusable.
 
-    A source inside the output directory is refused: the index would index
-    itself.
+    Absolute, so that the scan cache (keyed by path) recognizes a source
+    however it is spelt.  A source inside the output directory is refused:
+    the index would index itself.
     """
     real_output = os.path.realpath(output)
     checked: list[str] = []
@@ -70,7 +71,7 @@ def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> lis
         real = os.path.realpath(path)
         if real == real_output or real.startswith(real_output.rstrip(os.sep) + os.sep):
             raise SourceError(path, "lies inside the output directory")
-        checked.append(path)
+        checked.append(os.path.abspath(path))
     return checked
 
 
