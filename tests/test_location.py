@@ -25,6 +25,9 @@ def test_redact_hides_user_info_only() -> None:
     )
     assert redact("http://h.example/a@b") == "http://h.example/a@b"
     assert redact("no urls here") == "no urls here"
+    # pip's output: URLs at line ends, one per line, tabs.
+    text = "Looking in https://u:p1@h/simple/\nhttps://v:p2@h2\n\thttp://w@h3/x ok"
+    assert redact(text) == "Looking in https://***@h/simple/\nhttps://***@h2\n\thttp://***@h3/x ok"
 
 
 def test_split_credentials_decodes_percent_escapes() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import netrc
 import os
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ from pathlib import Path
 from buildout.privateindex.errors import PrivateIndexError
 
 REDACTED = "***"
+#: The ``user[:password]@`` of a URL: everything between ``://`` and ``@`` in the
+#: authority (no ``/``, ``@`` or white space).
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 class LocationError(PrivateIndexError, ValueError):
@@ -92,15 +96,7 @@ def redact(text: str) -> str:
     >>> redact("see https://joe:secret@example.com/simple/ now")
     'see https://***@example.com/simple/ now'
     """
-    out = []
-    for word in text.split(" "):
-        scheme, sep, rest = word.partition("://")
-        if sep and "@" in rest.split("/", 1)[0]:
-            word = f"{scheme}://{REDACTED}@{rest.split('/', 1)[0].rsplit('@', 1)[1]}" + (
-                "/" + rest.split("/", 1)[1] if "/" in rest else ""
-            )
-        out.append(word)
-    return " ".join(out)
+    return _USERINFO.sub(rf"\1{REDACTED}@", text)
 
 
 def split_credentials(url: str) -> tuple[str, Credentials | None]:
@@ -116,11 +112,11 @@ def split_credentials(url: str) -> tuple[str, Credentials | None]:
 
 def _simple_dir(path: Path) -> Path:
     """The ``simple/`` directory of an index given by its root or by ``simple/``."""
-    if path.name != "simple" and not (path / "index.html").is_file():
-        return path / "simple"
-    if path.name != "simple" and (path / "simple").is_dir():
-        return path / "simple"
-    return path
+    if path.name == "simple":
+        return path
+    if (path / "index.html").is_file() and not (path / "simple").is_dir():
+        return path  # a simple/ directory under another name
+    return path / "simple"
 
 
 def parse_location(value: str, base: str | os.PathLike[str] = ".") -> IndexLocation:
