@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -478,7 +479,6 @@ def test_broken_state_is_an_error(src: Path, tmp_path: Path) -> None:
         build([src], out)
 
 
-
 def test_relative_and_absolute_sources_share_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: list[str]
 ) -> None:
@@ -492,3 +492,38 @@ def test_relative_and_absolute_sources_share_the_cache(
     report = build_index(["src"], "out", jobs=1)
     assert reads == ["spelling-1.0-py3-none-any.whl"]
     assert report.pages_written == 0
+
+
+def test_incremental_pages_equal_a_fresh_build(src: Path, tmp_path: Path) -> None:
+    """Pages updated one project at a time are byte-identical to pages built at once."""
+    out = tmp_path / "index"
+    build([src], out)
+    make_wheel(src, "foo", "2.0")
+    make_sdist(src, "new-project", "1.0")
+    build([src], out)
+    (src / "bar-2.0.zip").unlink()
+    build([src], out, prune=True)
+    fresh = tmp_path / "fresh"
+    build([src], fresh)
+    assert page_bytes(out) == page_bytes(fresh)
+    landing = (out / "index.html").read_text()
+    assert "4 projects, 5 files" not in landing and "3 projects, 5 files" in landing
+    assert 'id="bar"' not in landing and 'id="new-project"' in landing
+
+
+def test_state_of_an_older_layout_is_upgraded(src: Path, tmp_path: Path) -> None:
+    """An index written with state schema 1 (no landing sections) is upgraded in place."""
+    out = tmp_path / "index"
+    build([src], out)
+    expected = page_bytes(out)
+    db = sqlite3.connect(out / ".privateindex/state.sqlite")
+    db.executescript("DROP TABLE sections; UPDATE meta SET value = '1' WHERE key = 'schema';")
+    db.close()
+    age_pages(out)
+    report = build([src], out)
+    assert report.ok and report.added == [] and report.files == 4
+    assert rewritten(out) == set(expected)  # every page, once
+    assert page_bytes(out) == expected
+    make_wheel(src, "foo", "2.0")  # and incremental builds work again
+    assert build([src], out).added == ["foo-2.0-py3-none-any.whl"]
+    check_index(out)

@@ -41,28 +41,47 @@ def _open(tmp_path: Path) -> IndexState:
 
 def test_state_round_trip(tmp_path: Path) -> None:
     with _open(tmp_path) as state:
-        assert (state.files, state.scan, state.settings, state.dirty) == ({}, {}, None, False)
-        state.set_dirty(True)
-        state.commit(
-            added=[dist_to_row(SDIST, "/src/foo-1.0.tar.gz"), dist_to_row(WHEEL, "/w")],
-            scanned=[("/w", ScanEntry(20, 456, WHEEL.filename, WHEEL.sha256))],
-            settings="fingerprint",
-        )
-        state.commit(scanned=[("/bad", ScanEntry(1, 2, error="broken", skipped=True))])
+        assert state.load_scan_cache() == {} and state.filenames() == set()
+        assert (state.settings, state.dirty, state.totals()) == (None, False, (0, 0, 0))
+        state.record_scan("/bad", ScanEntry(1, 2, error="broken", skipped=True))
+        state.set_dirty(True)  # commits what came before
+        state.add_file(dist_to_row(SDIST, "/src/foo-1.0.tar.gz"))
+        state.add_file(dist_to_row(WHEEL, "/w"))
+        state.record_scan("/w", ScanEntry(20, 456, WHEEL.filename, WHEEL.sha256, indexed=1))
+        state.set_section("foo", "<h2>foo</h2>\n", 2, 30)
+        state.set_settings("fingerprint")
+        # The transaction's changes are visible inside it.
+        assert state.project_dists("foo") == [WHEEL, SDIST]  # by file name
+        state.commit()
     with IndexState.open(str(tmp_path), create=False) as state:
         assert state.dist(SDIST.filename) == SDIST
         assert state.dist(WHEEL.filename) == WHEEL
-        assert state.files[SDIST.filename][-1] == "/src/foo-1.0.tar.gz"
-        assert state.scan == {
-            "/w": ScanEntry(20, 456, WHEEL.filename, WHEEL.sha256),
-            "/bad": ScanEntry(1, 2, error="broken", skipped=True),
-        }
+        assert state.file_row(SDIST.filename)[-1] == "/src/foo-1.0.tar.gz"  # type: ignore[index]
+        assert state.load_scan_cache() == {"/w": (20, 456, 1), "/bad": (1, 2, 0)}
+        assert state.scan_entry("/bad") == ScanEntry(1, 2, error="broken", skipped=True)
+        assert state.scan_entry("/elsewhere") is None
         assert (state.settings, state.dirty) == ("fingerprint", True)
-        state.commit(removed=[WHEEL.filename], forgotten=["/w"])
+        assert (list(state.sections()), state.totals()) == (["<h2>foo</h2>\n"], (1, 2, 30))
+        assert [(p, [d.filename for d in ds]) for p, ds in state.iter_projects()] == [
+            ("foo", [WHEEL.filename, SDIST.filename])
+        ]
+        state.remove_files([WHEEL.filename])
+        state.forget_scans(["/w"])
+        state.set_section("foo", None)
         state.set_dirty(False)
     with IndexState.open(str(tmp_path), create=False) as state:
-        assert list(state.files) == [SDIST.filename] and list(state.scan) == ["/bad"]
+        assert state.filenames() == {SDIST.filename} and list(state.load_scan_cache()) == ["/bad"]
+        assert (state.projects(), state.count_files(), state.totals()) == ({"foo"}, 1, (0, 0, 0))
         assert not state.dirty
+
+
+def test_uncommitted_changes_are_rolled_back(tmp_path: Path) -> None:
+    with _open(tmp_path) as state:
+        state.set_dirty(True)
+        state.add_file(dist_to_row(WHEEL, "/w"))
+        state.record_scan("/w", ScanEntry(20, 456, WHEEL.filename, WHEEL.sha256, indexed=1))
+    with IndexState.open(str(tmp_path), create=False) as state:  # as after a killed build
+        assert (state.filenames(), state.load_scan_cache(), state.dirty) == (set(), {}, True)
 
 
 def test_rows_round_trip() -> None:
@@ -184,3 +203,13 @@ def test_read_files_serial_and_parallel_agree(tmp_path: Path) -> None:
     assert bad["nginx-1.2.3.tar.gz"].skipped and not bad["broken-1.0.tar.gz"].skipped
     wheel = next(o.result for o in serial if o.result is not None)
     assert wheel.core_metadata is not None and wheel.dist.metadata_sha256 is not None
+
+
+def test_a_file_changed_since_the_scan_is_not_cached(tmp_path: Path) -> None:
+    make_wheel(tmp_path, "pkg", "1.0")
+    (candidate,) = scan_sources([str(tmp_path)]).candidates
+    (outcome,) = read_files([candidate._replace(mtime_ns=candidate.mtime_ns - 1)])
+    assert outcome.result is None and not outcome.cacheable
+    assert outcome.error == "cannot read: the file changed while the build ran"
+    (outcome,) = read_files([candidate])
+    assert outcome.result is not None and outcome.result.dist.mtime_ns == candidate.mtime_ns

@@ -34,8 +34,8 @@ from .model import DistFile, Problem, ReadResult
 from .pages import PageWriter, RenderSettings
 from .planning import Plan, make_plan
 from .reading import read_files
-from .scan import Candidate, check_sources, scan_sources
-from .state import STATE_DIR, IndexState, dist_to_row, row_to_dist
+from .scan import Candidate, check_sources, iter_candidates
+from .state import STATE_DIR, IndexState
 
 __all__ = ["BuildReport", "build_index", "load_index"]
 
@@ -166,35 +166,38 @@ def _build(
     if recovering:
         logger.info("%s: cleaning up after an interrupted build", out)
         fsutil.remove_temp_files(out)
-    plan = make_plan(state, scan_sources(sources, out), prune, os.path.join(out, "simple"))
+    simple = os.path.join(out, "simple")
+    scan_problems: list[Problem] = []
+    plan = make_plan(state, iter_candidates(sources, out, scan_problems), prune, simple)
+    plan.problems.extend(scan_problems)
+    writer = PageWriter(out, settings, state)
+    if plan.to_read or prune:
+        writer.old_projects  # noqa: B018 -- read before anything changes
     if plan.to_read:
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
-        placer = _Placer(out, state, plan)
+        placer = _Placer(simple, state, plan)
         for outcome in read_files(plan.to_read, jobs=jobs, progress=progress):
             result = plan.resolve(outcome)
             if result is not None:
                 placer.place(outcome.candidate, result)
+    plan.to_read = []
     plan.finish()
-    writer = PageWriter(out, settings, state)
     report = BuildReport()
     if plan.additions or plan.pruned or writer.needs_work(recovering):
         state.set_dirty(True)
+        state.remove_files(plan.pruned)
         try:
-            report.pages_written = writer.write(plan, full=recovering)
+            report.pages_written = writer.write(plan.changed_projects, full=recovering)
         except OSError as exc:
             reason = f"cannot write the index: {exc.strerror or exc}"
             raise IndexStateError(exc.filename or out, reason) from exc
-    state.commit(
-        added=[dist_to_row(add.dist, add.candidate.path) for add in plan.additions.values()],
-        removed=plan.pruned,
-        scanned=plan.scanned.items(),
-        forgotten=plan.forgotten,
-        settings=settings.fingerprint,
-    )
+    state.forget_scans(plan.forgotten)
+    state.set_settings(settings.fingerprint)
+    state.commit()
     if state.dirty:
-        _remove_pruned(out, plan)
+        _remove_pruned(simple, plan, writer.emptied)
         if recovering:
-            fsutil.remove_orphans(os.path.join(out, "simple"), _tracked(state))
+            fsutil.remove_orphans(simple, _tracked(state))
         state.set_dirty(False)
     report.problems = sorted(plan.problems, key=lambda problem: problem.path)
     report.added = sorted(plan.additions)
@@ -207,8 +210,8 @@ def _build(
 class _Placer:
     """Puts new files into the index as they are read, before any page links them."""
 
-    def __init__(self, out: str, state: IndexState, plan: Plan) -> None:
-        self.simple = os.path.join(out, "simple")
+    def __init__(self, simple: str, state: IndexState, plan: Plan) -> None:
+        self.simple = simple
         self.state = state
         self.plan = plan
         self.made: set[str] = set()
@@ -227,27 +230,25 @@ class _Placer:
                 fsutil.write_atomic(target + ".metadata", result.core_metadata)
         except OSError as exc:
             reason = f"cannot copy into the index: {exc.strerror or exc}"
-            self.plan.fail(dist.filename, Problem(candidate.path, reason))
+            self.plan.problems.append(Problem(candidate.path, reason))
             return
+        self.plan.added(candidate, dist)
         logger.debug("added %s", dist.filename)
 
 
-def _remove_pruned(out: str, plan: Plan) -> None:
+def _remove_pruned(simple: str, plan: Plan, emptied: set[str]) -> None:
     """Remove pruned files (and emptied projects), once no page links them."""
-    for dist in plan.pruned_dists:
-        path = os.path.join(out, "simple", dist.project, dist.filename)
+    for filename in plan.pruned:
+        path = os.path.join(simple, plan.pruned_projects[filename], filename)
         fsutil.remove_quietly(path)
         fsutil.remove_quietly(path + ".metadata")
-        logger.debug("pruned %s", dist.filename)
-    for project in sorted(plan.emptied):
-        fsutil.remove_project_dir(os.path.join(out, "simple", project))
+        logger.debug("pruned %s", filename)
+    for project in sorted(emptied):
+        fsutil.remove_project_dir(os.path.join(simple, project))
 
 
 def _tracked(state: IndexState) -> dict[str, set[str]]:
-    tracked: dict[str, set[str]] = {}
-    for row in state.files.values():
-        tracked.setdefault(row[1], set()).add(row[0])
-    return tracked
+    return {project: {dist.filename for dist in dists} for project, dists in state.iter_projects()}
 
 
 def load_index(output: str | os.PathLike[str]) -> list[DistFile]:
@@ -256,5 +257,4 @@ def load_index(output: str | os.PathLike[str]) -> list[DistFile]:
     :raises IndexStateError: ``output`` is not an index.
     """
     with IndexState.open(os.fspath(output), create=False) as state:
-        dists = [row_to_dist(row) for row in state.files.values()]
-    return sorted(dists, key=lambda d: (d.project, d.filename))
+        return [dist for _, dists in state.iter_projects() for dist in dists]

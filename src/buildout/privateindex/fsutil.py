@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from .filenames import classify
 
@@ -50,8 +50,9 @@ def _temp_path(directory: str) -> str:
     return os.path.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(8)}{_TEMP_SUFFIX}")
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
+def write_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or pieces of it) to ``path`` through a temporary
+    file and a rename.
 
     The file gets the usual permissions (``0o666`` minus the umask), so a web
     server can read it.
@@ -60,7 +61,10 @@ def write_atomic(path: str, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
+            if isinstance(data, bytes):
+                stream.write(data)
+            else:
+                stream.writelines(data)
         os.replace(tmp, path)
     except BaseException:
         remove_quietly(tmp)

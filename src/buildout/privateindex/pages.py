@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -19,7 +19,6 @@ from packaging.utils import canonicalize_version
 
 from . import fsutil, metadata, render
 from .model import DistFile
-from .planning import Plan
 from .state import IndexState
 
 __all__ = ["FORMAT_VERSION", "PageWriter", "RenderSettings"]
@@ -69,7 +68,7 @@ class RenderSettings:
 
 
 class PageWriter:
-    """Writes the pages of the index in ``out`` for a plan."""
+    """Writes the pages of the index in ``out`` from its state."""
 
     def __init__(self, out: str, settings: RenderSettings, state: IndexState) -> None:
         self.out = out
@@ -79,19 +78,19 @@ class PageWriter:
         self._state = state
         self._old_projects: set[str] | None = None
         self._missing: set[str] | None = None
-        self._final_count: int | None = None
+        self._final: list[str] | None = None
+        #: Projects the build left without files (after :meth:`write`).
+        self.emptied: set[str] = set()
         self.written = 0
 
     @property
     def project_count(self) -> int:
         """How many projects the index holds (after :meth:`write`, if called)."""
-        if self._final_count is None:
-            return len(self.old_projects)
-        return self._final_count
+        return len(self.old_projects if self._final is None else self._final)
 
     @property
     def old_projects(self) -> set[str]:
-        """The projects the index held before the build."""
+        """The projects the index held before the build: read before any change."""
         if self._old_projects is None:
             self._old_projects = self._state.projects()
         return self._old_projects
@@ -123,41 +122,61 @@ class PageWriter:
         """Whether pages must be written although no file is added or pruned."""
         return recovering or self.settings_changed or self._root_missing() or bool(self.missing())
 
-    def _write(self, path: str, text: str) -> None:
-        fsutil.write_atomic(path, text.encode("utf-8"))
+    def _write(self, path: str, data: str | Iterable[str]) -> None:
+        if isinstance(data, str):
+            fsutil.write_atomic(path, data.encode("utf-8"))
+        else:
+            fsutil.write_atomic(path, (chunk.encode("utf-8") for chunk in data))
         self.written += 1
 
-    def write(self, plan: Plan, *, full: bool = False) -> int:
-        """Write every page the plan changes (all with ``full``); returns the count."""
-        final = plan.final_projects()
-        self._final_count = len(final)
+    def _project(self, project: str, dists: Sequence[DistFile]) -> None:
+        files = [self.settings.page_file(dist) for dist in dists]
+        directory = os.path.join(self.simple, project)
+        os.makedirs(directory, exist_ok=True)
+        self._write(os.path.join(directory, _JSON), render.project_json(project, files))
+        self._write(os.path.join(directory, _HTML), render.project_html(project, files))
+        size = sum(dist.size for dist in dists)
+        section = render.landing_section(project, dists)
+        self._state.set_section(project, section, len(dists), size)
+
+    def write(self, changed: set[str], *, full: bool = False) -> int:
+        """Write the pages of the ``changed`` projects (all with ``full``) and
+        the pages listing projects; returns how many pages were written.
+
+        The state must already hold the files the pages list.
+        """
+        state = self._state
+        changed = set(changed)
         if full or self.settings_changed:
-            changed = set(final)
-            self._log_unused_yanks(final)
+            state.clear_sections()
+            used: set[tuple[str, str]] = set()
+            for project, dists in state.iter_projects():
+                self._project(project, dists)
+                if self.settings.yanks:
+                    used.update((project, canonicalize_version(d.version)) for d in dists)
+            self._log_unused_yanks(used)
+            changed = set(changed).difference(state.projects())
         else:
-            changed = (plan.changed_projects | self.missing()).intersection(final)
-        for project in sorted(changed):
-            files = [self.settings.page_file(dist) for dist in final[project]]
-            directory = os.path.join(self.simple, project)
-            os.makedirs(directory, exist_ok=True)
-            self._write(os.path.join(directory, _JSON), render.project_json(project, files))
-            self._write(os.path.join(directory, _HTML), render.project_html(project, files))
-        projects = list(final)
-        root = full or self.settings_changed or set(projects) != self.old_projects
+            for project in sorted(changed | self.missing()):
+                dists = state.project_dists(project)
+                if dists:
+                    self._project(project, dists)
+                    changed.discard(project)
+        self.emptied = {project for project in changed if not state.project_dists(project)}
+        for project in self.emptied:
+            state.set_section(project, None)
+        self._final = sorted(state.projects())
+        root = full or self.settings_changed or set(self._final) != self.old_projects
         if root or self._root_missing():
             os.makedirs(self.simple, exist_ok=True)
-            self._write(os.path.join(self.simple, _JSON), render.root_json(projects))
-            self._write(os.path.join(self.simple, _HTML), render.root_html(projects))
-        if self.written or plan.emptied or not os.path.isfile(os.path.join(self.out, _HTML)):
-            self._write(os.path.join(self.out, _HTML), render.landing_html(final))
-        logger.debug("wrote %d page(s) (%d project(s))", self.written, len(changed))
+            self._write(os.path.join(self.simple, _JSON), render.root_json(self._final))
+            self._write(os.path.join(self.simple, _HTML), render.root_html(self._final))
+        if self.written or self.emptied or not os.path.isfile(os.path.join(self.out, _HTML)):
+            landing = render.landing_chunks(*state.totals(), state.sections())
+            self._write(os.path.join(self.out, _HTML), landing)
+        logger.debug("wrote %d page(s)", self.written)
         return self.written
 
-    def _log_unused_yanks(self, final: Mapping[str, Sequence[DistFile]]) -> None:
-        used = {
-            (dist.project, canonicalize_version(dist.version))
-            for dists in final.values()
-            for dist in dists
-        }
+    def _log_unused_yanks(self, used: set[tuple[str, str]]) -> None:
         for project, version in sorted(set(self.settings.yanks).difference(used)):
             logger.info("yank %s==%s matches no file in the index", project, version)

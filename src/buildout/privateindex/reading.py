@@ -7,10 +7,11 @@ yields a :class:`ReadOutcome`, good or bad.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
+import itertools
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -51,10 +52,10 @@ class ReadOutcome:
 _Wire = tuple[tuple[object, ...] | None, bytes | None, str | None, bool, bool]
 
 
-def _read_one(item: tuple[str, os.stat_result]) -> _Wire:
-    path, st = item
+def _read_one(item: tuple[str, int, int]) -> _Wire:
+    path, size, mtime_ns = item
     try:
-        result = metadata.read_distribution(path, stat=st)
+        result = metadata.read_distribution(path)
     except NotADistributionError as exc:
         return (None, None, f"skipped, not a distribution: {exc.reason}", True, True)
     except DistributionError as exc:
@@ -64,6 +65,8 @@ def _read_one(item: tuple[str, os.stat_result]) -> _Wire:
     except Exception as exc:  # bad input must never stop a build
         logger.debug("unexpected error reading %s", path, exc_info=True)
         return (None, None, f"cannot read: {type(exc).__name__}: {exc}", False, False)
+    if (result.dist.size, result.dist.mtime_ns) != (size, mtime_ns):
+        return (None, None, "cannot read: the file changed while the build ran", False, False)
     fields = tuple(getattr(result.dist, f.name) for f in dataclasses.fields(DistFile))
     return (fields, result.core_metadata, None, False, True)
 
@@ -77,20 +80,39 @@ def _outcome(candidate: Candidate, wire: _Wire) -> ReadOutcome:
 
 
 def _serial(candidates: Sequence[Candidate]) -> Iterator[_Wire]:
-    for candidate in candidates:
-        yield _read_one((candidate.path, candidate.stat))
+    for path, _, size, mtime_ns in candidates:
+        yield _read_one((path, size, mtime_ns))
+
+
+def _read_chunk(items: list[tuple[str, int, int]]) -> list[_Wire]:
+    return [_read_one(item) for item in items]
 
 
 def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
+    """Read in ``jobs`` processes, with a bounded number of files in flight.
+
+    Files go to the workers in chunks (fewer round trips), and only a few
+    chunks per worker are queued at a time, so that memory does not grow with
+    the number of files, whatever the speed of the caller.
+    """
     chunksize = max(1, min(16, len(candidates) // (jobs * 4)))
+    ahead = jobs * 3
     done = 0
     pool: concurrent.futures.ProcessPoolExecutor | None = None
     try:
         pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs)
-        items = [(candidate.path, candidate.stat) for candidate in candidates]
-        for wire in pool.map(_read_one, items, chunksize=chunksize):
-            done += 1
-            yield wire
+        pending: collections.deque[concurrent.futures.Future[list[_Wire]]] = collections.deque()
+        starts = iter(range(0, len(candidates), chunksize))
+        while True:
+            for start in itertools.islice(starts, ahead - len(pending)):
+                chunk = candidates[start : start + chunksize]
+                items = [(c.path, c.size, c.mtime_ns) for c in chunk]
+                pending.append(pool.submit(_read_chunk, items))
+            if not pending:
+                break
+            for wire in pending.popleft().result():
+                done += 1
+                yield wire
     except (BrokenProcessPool, OSError, NotImplementedError) as exc:
         # A worker died (or no pool can be had here): read the rest in-process.
         logger.warning("parallel reading failed (%s); reading in this process", exc)

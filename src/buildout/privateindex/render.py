@@ -10,8 +10,9 @@ of the input never matters.  Every text is HTML-escaped.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -29,7 +30,9 @@ __all__ = [
     "JSON_TYPE",
     "PageFile",
     "humanize_size",
+    "landing_chunks",
     "landing_html",
+    "landing_section",
     "project_html",
     "project_json",
     "root_html",
@@ -74,6 +77,7 @@ def _file_key(page_file: PageFile) -> tuple[str, str, str]:
     return (page_file.dist.filename, page_file.url, page_file.dist.sha256)
 
 
+@functools.lru_cache(maxsize=4096)
 def _version_key(version: str) -> tuple[int, Version, str]:
     """Order by PEP 440; versions packaging cannot parse come first, by text."""
     try:
@@ -90,10 +94,8 @@ def _distinct_versions(versions: Iterable[str]) -> list[str]:
     """
     chosen: dict[object, str] = {}
     for version in versions:
-        try:
-            key: object = Version(version)
-        except InvalidVersion:
-            key = version
+        valid, parsed, _ = _version_key(version)
+        key: object = parsed if valid else version
         if key not in chosen or version < chosen[key]:
             chosen[key] = version
     return sorted(chosen.values(), key=_version_key)
@@ -208,8 +210,7 @@ def _project_names(projects: Iterable[str]) -> list[str]:
 def root_html(projects: Sequence[str]) -> str:
     """The PEP 503 root page: one link per (normalized) project name."""
     anchors = [
-        f'<a href="{_e(quote(name))}/">{_e(name)}</a><br>'
-        for name in _project_names(projects)
+        f'<a href="{_e(quote(name))}/">{_e(name)}</a><br>' for name in _project_names(projects)
     ]
     return _html("Simple index", ["<h1>Simple index</h1>", *anchors])
 
@@ -249,9 +250,7 @@ def _project_section(project: str, dists: Sequence[DistFile]) -> list[str]:
         lines.append(f'<p class="summary">{_e(summary)}</p>')
     lines.append(f"<p>Versions: {_e(', '.join(versions))}</p>")
     lines.append("<table>")
-    lines.append(
-        "<tr><th>Version</th><th>File</th><th>Size</th><th>Requires-Python</th></tr>"
-    )
+    lines.append("<tr><th>Version</th><th>File</th><th>Size</th><th>Requires-Python</th></tr>")
     for dist in newest_first:
         href = link + quote(dist.filename)
         lines.append(
@@ -264,6 +263,30 @@ def _project_section(project: str, dists: Sequence[DistFile]) -> list[str]:
     return lines
 
 
+def landing_section(project: str, dists: Sequence[DistFile]) -> str:
+    """The landing page's section for one (normalized) project."""
+    return "".join(f"    {line}\n" for line in _project_section(project, dists))
+
+
+def landing_chunks(projects: int, files: int, size: int, sections: Iterable[str]) -> Iterator[str]:
+    """The landing page, in pieces: a heading with the totals, then ``sections``."""
+    summary = (
+        f"{projects} project{'' if projects == 1 else 's'}, "
+        f"{files} file{'' if files == 1 else 's'}, "
+        f"{humanize_size(size)} in total."
+    )
+    body = [
+        "<h1>Private package index</h1>",
+        f'<p class="totals">{_e(summary)}</p>',
+        '<p>Simple index for installers: <a href="simple/">simple/</a></p>',
+    ]
+    page = _html("Private package index", body, head=[f"<style>{_CSS}</style>"])
+    end = page.index("  </body>")
+    yield page[:end]
+    yield from sections
+    yield page[end:]
+
+
 def landing_html(projects: Mapping[str, Sequence[DistFile]]) -> str:
     """The human landing page (``DIR/index.html``, one level above simple/)."""
     grouped: dict[str, list[DistFile]] = {}
@@ -271,16 +294,5 @@ def landing_html(projects: Mapping[str, Sequence[DistFile]]) -> str:
         grouped.setdefault(canonicalize_name(project), []).extend(dists)
     n_files = sum(len(dists) for dists in grouped.values())
     total = sum(dist.size for dists in grouped.values() for dist in dists)
-    summary = (
-        f"{len(grouped)} project{'' if len(grouped) == 1 else 's'}, "
-        f"{n_files} file{'' if n_files == 1 else 's'}, "
-        f"{humanize_size(total)} in total."
-    )
-    body = [
-        "<h1>Private package index</h1>",
-        f'<p class="totals">{_e(summary)}</p>',
-        '<p>Simple index for installers: <a href="simple/">simple/</a></p>',
-    ]
-    for project in sorted(grouped):
-        body.extend(_project_section(project, grouped[project]))
-    return _html("Private package index", body, head=[f"<style>{_CSS}</style>"])
+    sections = [landing_section(project, grouped[project]) for project in sorted(grouped)]
+    return "".join(landing_chunks(len(grouped), n_files, total, sections))

@@ -4,7 +4,8 @@ A source is a directory, scanned recursively (symlinked directories are
 followed, loops are detected and reported), or a single file.  Only files
 whose name looks like a distribution are candidates; everything else is
 ignored silently, because a buildout download cache holds other downloads
-too.  Each candidate is stat'ed exactly once, here.
+too.  Each candidate is stat'ed exactly once, here.  Candidates are produced
+one at a time, so that a build need not hold every source file in memory.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import logging
 import os
 import stat as stat_module
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -21,22 +22,23 @@ from . import metadata
 from .errors import SourceError
 from .model import Problem
 
-__all__ = ["Candidate", "ScanResult", "check_sources", "scan_sources"]
+__all__ = ["Candidate", "ScanResult", "check_sources", "iter_candidates", "scan_sources"]
 
 logger = logging.getLogger(__name__)
 
 
 class Candidate(NamedTuple):
-    """A file that may be a distribution, with the one stat taken of it."""
+    """A file that may be a distribution, with what its one stat told."""
 
     path: str
     filename: str
-    stat: os.stat_result
+    size: int
+    mtime_ns: int
 
     @property
     def signature(self) -> tuple[int, int]:
         """What tells a changed file from an unchanged one."""
-        return (self.stat.st_size, self.stat.st_mtime_ns)
+        return (self.size, self.mtime_ns)
 
 
 @dataclass(slots=True)
@@ -76,22 +78,30 @@ def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> lis
 
 
 class _Scanner:
-    def __init__(self, exclude: tuple[int, int] | None) -> None:
-        self.result = ScanResult()
+    def __init__(self, exclude: tuple[int, int] | None, given: set[str]) -> None:
+        self.problems: list[Problem] = []
         #: Directories scanned so far, so that none is scanned twice.
         self.visited: set[tuple[int, int]] = set()
         self.exclude = exclude
+        #: Files given as sources (they may also lie in a directory source),
+        #: and those of them produced already.
+        self.given = given
+        self.produced: set[str] = set()
 
     def problem(self, path: str, reason: str) -> None:
         logger.debug("%s: %s", path, reason)
-        self.result.problems.append(Problem(path, reason))
+        self.problems.append(Problem(path, reason))
 
-    def add_file(self, path: str, filename: str, st: os.stat_result) -> None:
-        self.result.candidates.append(Candidate(path, filename, st))
+    def file(self, path: str, filename: str, st: os.stat_result) -> Iterator[Candidate]:
+        if path in self.given:
+            if path in self.produced:
+                return
+            self.produced.add(path)
+        yield Candidate(path, filename, st.st_size, st.st_mtime_ns)
 
     def scan_dir(
         self, path: str, st: os.stat_result, ancestors: frozenset[tuple[int, int]]
-    ) -> None:
+    ) -> Iterator[Candidate]:
         ident = _identity(st)
         if ident in ancestors:
             self.problem(path, "symbolic link loop; not followed")
@@ -125,47 +135,59 @@ class _Scanner:
                 if looks_like_dist:
                     self.problem(entry.path, "a directory (unpacked?), not a distribution file")
                     continue
-                self.scan_dir(entry.path, entry_st, inner)
+                yield from self.scan_dir(entry.path, entry_st, inner)
             elif not looks_like_dist:
                 continue  # it changed from a directory meanwhile
             elif stat_module.S_ISREG(entry_st.st_mode):
-                self.add_file(entry.path, entry.name, entry_st)
+                yield from self.file(entry.path, entry.name, entry_st)
             else:
                 self.problem(entry.path, "not a regular file")
 
+    def scan(self, sources: Sequence[str]) -> Iterator[Candidate]:
+        for source in sources:
+            try:
+                st = os.stat(source)
+            except OSError as exc:
+                self.problem(source, f"cannot stat: {exc.strerror or exc}")
+                continue
+            if stat_module.S_ISDIR(st.st_mode):
+                yield from self.scan_dir(source, st, frozenset())
+            elif not stat_module.S_ISREG(st.st_mode):
+                self.problem(source, "not a regular file or directory")
+            elif metadata.classify(os.path.basename(source)) is None:
+                self.problem(source, "not a distribution file name (.whl, .egg or an sdist)")
+            else:
+                yield from self.file(source, os.path.basename(source), st)
 
-def scan_sources(sources: Sequence[str], output: str | None = None) -> ScanResult:
-    """Scan ``sources`` (checked by :func:`check_sources`) in order.
 
-    ``output``, the index directory, is never entered.  Files and problems
-    come in a deterministic order: sources as given, directory entries by
-    name.
+def iter_candidates(
+    sources: Sequence[str], output: str | None, problems: list[Problem]
+) -> Iterator[Candidate]:
+    """The candidates in ``sources`` (checked by :func:`check_sources`), one at a time.
+
+    ``output``, the index directory, is never entered.  Files come in a
+    deterministic order: sources as given, directory entries by name; a file
+    found twice under the same path comes once.  What cannot be scanned is
+    appended to ``problems``.
     """
     exclude = None
     if output is not None:
         with contextlib.suppress(OSError):
             exclude = _identity(os.stat(output))
-    scanner = _Scanner(exclude)
-    files_given = False
-    for source in sources:
-        try:
-            st = os.stat(source)
-        except OSError as exc:
-            scanner.problem(source, f"cannot stat: {exc.strerror or exc}")
-            continue
-        if stat_module.S_ISDIR(st.st_mode):
-            scanner.scan_dir(source, st, frozenset())
-        elif not stat_module.S_ISREG(st.st_mode):
-            scanner.problem(source, "not a regular file or directory")
-        elif metadata.classify(os.path.basename(source)) is None:
-            scanner.problem(source, "not a distribution file name (.whl, .egg or an sdist)")
-        else:
-            scanner.add_file(source, os.path.basename(source), st)
-            files_given = True
-    if files_given:  # a file source may also lie in a directory source
-        unique = {candidate.path: candidate for candidate in reversed(scanner.result.candidates)}
-        scanner.result.candidates = [c for c in scanner.result.candidates if unique[c.path] is c]
-    logger.debug(
-        "scanned %d source(s): %d candidate(s)", len(sources), len(scanner.result.candidates)
-    )
-    return scanner.result
+    given = {source for source in sources if os.path.isfile(source)}
+    scanner = _Scanner(exclude, given)
+    count = 0
+    try:
+        for candidate in scanner.scan(sources):
+            count += 1
+            yield candidate
+    finally:
+        problems.extend(scanner.problems)
+    logger.debug("scanned %d source(s): %d candidate(s)", len(sources), count)
+
+
+def scan_sources(sources: Sequence[str], output: str | None = None) -> ScanResult:
+    """Scan ``sources`` at once; see :func:`iter_candidates`."""
+    result = ScanResult()
+    result.candidates = list(iter_candidates(sources, output, result.problems))
+    return result

@@ -1,6 +1,6 @@
 """The private state of an index: ``DIR/.privateindex/state.sqlite``.
 
-Three tables:
+Four tables:
 
 ``files``
     every file the index holds (``filename`` is the key), with all the fields
@@ -13,44 +13,60 @@ Three tables:
     under that name (``indexed``; if not, the file conflicts with the indexed
     one), or the reason it is not indexable (``error``, ``skipped`` when it
     is no distribution at all);
+``sections``
+    each project's rendered section of the landing page, with its number of
+    files and bytes, so that a build re-renders only the projects it changes;
 ``meta``
     ``schema`` (the layout version of this database), ``settings`` (the
     fingerprint of the render settings the pages were written with) and
     ``dirty`` (set while a build writes to the index, so that the next build
     knows it must clean up after a killed one).
 
-Opening the state reads ``meta`` and, with one SELECT, the scan cache, which
-alone settles every unchanged source file.  ``files`` is read only when the
-build changes something (or prunes): by single rows for the files read,
-whole for rendering.  Each build's changes are committed in one transaction;
-SQLite makes it atomic, even when the process is killed.
+A build reads the scan cache compactly (size, mtime and whether the file is
+indexed as is: that settles every unchanged source file) and everything else
+by query, so its memory does not grow with the index.  Its changes go into
+one transaction, opened by the first change and committed at the end, and
+the pages are rendered from inside it; SQLite makes the transaction atomic,
+even when the process is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from .errors import IndexStateError
-from .model import DistFile, Kind
+from .model import DistFile
+from .rows import FileRow, dist_to_row, row_to_dist
 
-__all__ = ["STATE_DIR", "CachedScan", "FileRow", "IndexState", "ScanEntry", "state_path"]
+__all__ = [
+    "STATE_DIR",
+    "CachedScan",
+    "FileRow",
+    "IndexState",
+    "ScanEntry",
+    "dist_to_row",
+    "row_to_dist",
+    "state_path",
+]
 
 logger = logging.getLogger(__name__)
 
 #: The private directory inside the index directory.
 STATE_DIR = ".privateindex"
 _STATE_FILE = "state.sqlite"
-_SCHEMA = "1"
+_SCHEMA = "2"
 
 _FILE_COLUMNS = (
     "filename, project, name, version, kind, size, sha256, mtime_ns,"
     " requires_python, summary, metadata_sha256, build_requires, source"
 )
+_SCAN_COLUMNS = "size, mtime_ns, filename, sha256, error, skipped, indexed"
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -64,21 +80,22 @@ CREATE TABLE IF NOT EXISTS scan (
     source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     filename TEXT, sha256 TEXT, error TEXT, skipped INTEGER NOT NULL,
     indexed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sections (
+    project TEXT PRIMARY KEY, files INTEGER NOT NULL, size INTEGER NOT NULL,
+    html TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{_SCHEMA}');
 """
+_ADD_FILE = f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_ADD_SCAN = f"INSERT OR REPLACE INTO scan (source, {_SCAN_COLUMNS}) VALUES ({', '.join('?' * 8)})"
+_SET_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
+_SET_SECTION = "INSERT OR REPLACE INTO sections (project, files, size, html) VALUES (?, ?, ?, ?)"
+#: Schema 1 lacked ``sections``: forgetting the settings re-renders every page.
+_MIGRATE_FROM_1 = "DELETE FROM meta WHERE key = 'settings';" + _CREATE.replace(
+    "INSERT OR IGNORE", "INSERT OR REPLACE"
+)
 
-#: Separates the requirements in ``files.build_requires`` (never in a requirement).
-_SEP = "\x1f"
-_KINDS = {kind.value: kind for kind in Kind}
-
-#: A row of ``files``, in the column order above.
-FileRow = tuple[
-    str, str, str, str, str, int, str, int, str | None, str, str | None, str | None, str
-]
-
-
-#: A scan cache entry as loaded: the fields of :class:`ScanEntry`, in order.
-CachedScan = tuple[int, int, str | None, str | None, str | None, int, int]
+#: The scan cache as a build loads it: ``(size, mtime_ns, indexed)`` by source path.
+CachedScan = tuple[int, int, int]
 
 
 class ScanEntry(NamedTuple):
@@ -103,108 +120,23 @@ def state_path(directory: str) -> str:
     return os.path.join(directory, STATE_DIR, _STATE_FILE)
 
 
-def row_to_dist(row: FileRow) -> DistFile:
-    """The DistFile a ``files`` row describes."""
-    packed = row[11]
-    build_requires = None if packed is None else tuple(packed.split(_SEP)) if packed else ()
-    return DistFile(
-        filename=row[0],
-        project=row[1],
-        name=row[2],
-        version=row[3],
-        kind=_KINDS[row[4]],
-        size=row[5],
-        sha256=row[6],
-        mtime_ns=row[7],
-        requires_python=row[8],
-        summary=row[9],
-        metadata_sha256=row[10],
-        build_requires=build_requires,
-    )
-
-
-def dist_to_row(dist: DistFile, source: str) -> FileRow:
-    """The ``files`` row for ``dist``, copied from ``source``."""
-    requires = dist.build_requires
-    build_requires = None if requires is None else _SEP.join(requires)
-    return (
-        dist.filename,
-        dist.project,
-        dist.name,
-        dist.version,
-        dist.kind.value,
-        dist.size,
-        dist.sha256,
-        dist.mtime_ns,
-        dist.requires_python,
-        dist.summary,
-        dist.metadata_sha256,
-        build_requires,
-        source,
-    )
-
-
 class IndexState:
-    """The loaded state of one index, and the means to update it."""
+    """The state of one index: queries, and the build's transaction."""
 
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
         self._db = connection
         self.path = path
-        self._files: dict[str, FileRow] | None = None
+        self._open = False  # whether the build's transaction is open
         try:
-            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("schema") != _SCHEMA:
-                raise IndexStateError(
-                    path, f"state schema {meta.get('schema')!r} is not {_SCHEMA!r}"
-                )
-            rows = self._db.execute(
-                "SELECT source, size, mtime_ns, filename, sha256, error, skipped, indexed FROM scan"
-            ).fetchall()
-        except sqlite3.DatabaseError as exc:
+            meta = dict(self._query("SELECT key, value FROM meta"))
+        except IndexStateError:
             self._db.close()
-            raise IndexStateError(path, f"broken state database: {exc}") from None
-        #: The scan cache by source path (built without a Python loop per row).
-        self.scan: dict[str, CachedScan] = {}
-        if rows:
-            columns = list(zip(*rows, strict=True))
-            self.scan = dict(zip(columns[0], zip(*columns[1:], strict=True), strict=True))
+            raise
+        if meta.get("schema") != _SCHEMA:
+            self._db.close()
+            raise IndexStateError(path, f"state schema {meta.get('schema')!r} is not {_SCHEMA!r}")
         self.settings: str | None = meta.get("settings")
         self.dirty = meta.get("dirty") == "1"
-
-    def _query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise IndexStateError(self.path, f"broken state database: {exc}") from None
-
-    @property
-    def files(self) -> dict[str, FileRow]:
-        """Every ``files`` row by file name (read on first use, one SELECT)."""
-        if self._files is None:
-            rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files")
-            self._files = {row[0]: row for row in rows}  # type: ignore[misc]
-        return self._files
-
-    def file_row(self, filename: str) -> FileRow | None:
-        """The ``files`` row of ``filename``, if the index holds it."""
-        if self._files is not None:
-            return self._files.get(filename)
-        rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files WHERE filename = ?", filename)
-        return rows[0] if rows else None  # type: ignore[return-value]
-
-    def projects(self) -> set[str]:
-        """The projects the index holds."""
-        if self._files is not None:
-            return {row[1] for row in self._files.values()}
-        return {str(row[0]) for row in self._query("SELECT DISTINCT project FROM files")}
-
-    def count_files(self) -> int:
-        """How many files the index holds."""
-        if self._files is not None:
-            return len(self._files)
-        count = self._query("SELECT COUNT(*) FROM files")[0][0]
-        assert isinstance(count, int)
-        return count
 
     @classmethod
     def open(cls, directory: str, *, create: bool = True) -> IndexState:
@@ -216,11 +148,16 @@ class IndexState:
             connection = sqlite3.connect(path, timeout=60, isolation_level=None)
             if create:
                 connection.executescript(_CREATE)
+                schema = connection.execute("SELECT value FROM meta WHERE key = 'schema'")
+                if schema.fetchone() == ("1",):
+                    logger.info("%s: upgrading the state; every page is rewritten", directory)
+                    connection.executescript(f"BEGIN; {_MIGRATE_FROM_1} COMMIT;")
         except sqlite3.Error as exc:
             raise IndexStateError(path, f"cannot open the state database: {exc}") from None
         return cls(connection, path)
 
     def close(self) -> None:
+        """Close the database; an uncommitted transaction is rolled back."""
         self._db.close()
 
     def __enter__(self) -> IndexState:
@@ -229,96 +166,140 @@ class IndexState:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    # -- queries ---------------------------------------------------------------
+
+    def _query(self, sql: str, *args: object) -> list[Any]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexStateError(self.path, f"broken state database: {exc}") from None
+
+    def _iterate(self, sql: str, *args: object) -> Iterator[Any]:
+        try:
+            yield from self._db.execute(sql, args)
+        except sqlite3.DatabaseError as exc:
+            raise IndexStateError(self.path, f"broken state database: {exc}") from None
+
+    def load_scan_cache(self) -> dict[str, CachedScan]:
+        """The scan cache, compactly: ``(size, mtime_ns, indexed)`` by source path."""
+        rows = self._query("SELECT source, size, mtime_ns, indexed FROM scan")
+        if not rows:
+            return {}
+        columns = list(zip(*rows, strict=True))  # no Python loop per row
+        return dict(zip(columns[0], zip(*columns[1:], strict=True), strict=True))
+
+    def scan_entry(self, source: str) -> ScanEntry | None:
+        """Everything the scan cache knows about ``source``."""
+        rows = self._query(f"SELECT {_SCAN_COLUMNS} FROM scan WHERE source = ?", source)
+        return ScanEntry(*rows[0]) if rows else None
+
+    def file_row(self, filename: str) -> FileRow | None:
+        """The ``files`` row of ``filename``, if the index holds it."""
+        rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files WHERE filename = ?", filename)
+        return rows[0] if rows else None
+
     def dist(self, filename: str) -> DistFile:
         row = self.file_row(filename)
         if row is None:
             raise KeyError(filename)
         return row_to_dist(row)
 
-    def set_dirty(self, dirty: bool) -> None:
-        """Record (durably) that a build is, or no longer is, changing the index."""
-        if dirty == self.dirty:
-            return
-        with self._transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', ?)",
-                ("1" if dirty else "0",),
-            )
-        self.dirty = dirty
+    def project_dists(self, project: str) -> list[DistFile]:
+        """The files of ``project``, by file name."""
+        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE project = ? ORDER BY filename"
+        return [row_to_dist(row) for row in self._query(sql, project)]
 
-    def commit(
-        self,
-        *,
-        added: Iterable[FileRow] = (),
-        removed: Iterable[str] = (),
-        scanned: Iterable[tuple[str, ScanEntry]] = (),
-        forgotten: Iterable[str] = (),
-        settings: str | None = None,
-    ) -> None:
-        """Apply a build's changes in one transaction, and to the loaded state.
+    def iter_projects(self) -> Iterator[tuple[str, list[DistFile]]]:
+        """Every project with its files, by project and file name, one at a time."""
+        rows = self._iterate(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY project, filename")
+        for project, group in itertools.groupby(rows, key=lambda row: row[1]):
+            yield project, [row_to_dist(row) for row in group]
 
-        ``added`` rows replace rows of the same file name; ``removed`` are file
-        names; ``scanned`` are new scan cache entries; ``forgotten`` source
-        paths leave the scan cache.
-        """
-        added = list(added)
-        removed = list(removed)
-        scanned = list(scanned)
-        forgotten = list(forgotten)
-        if settings == self.settings:
-            settings = None
-        if not (added or removed or scanned or forgotten or settings):
-            return
-        with self._transaction():
-            db = self._db
-            db.executemany("DELETE FROM files WHERE filename = ?", ((f,) for f in removed))
-            db.executemany(
-                f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                added,
-            )
-            db.executemany("DELETE FROM scan WHERE source = ?", ((s,) for s in forgotten))
-            db.executemany(
-                "INSERT OR REPLACE INTO scan"
-                " (source, size, mtime_ns, filename, sha256, error, skipped, indexed)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ((source, *entry) for source, entry in scanned),
-            )
-            if settings is not None:
-                db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?)", (settings,)
-                )
-        if self._files is not None:
-            for filename in removed:
-                self._files.pop(filename, None)
-            self._files.update((row[0], row) for row in added)
-        for source in forgotten:
-            self.scan.pop(source, None)
-        self.scan.update(scanned)
-        if settings is not None:
+    def projects(self) -> set[str]:
+        """The projects the index holds."""
+        return {row[0] for row in self._query("SELECT DISTINCT project FROM files")}
+
+    def filenames(self) -> set[str]:
+        """The file names the index holds."""
+        return {row[0] for row in self._query("SELECT filename FROM files")}
+
+    def count_files(self) -> int:
+        """How many files the index holds."""
+        return int(self._query("SELECT COUNT(*) FROM files")[0][0])
+
+    def sections(self) -> Iterator[str]:
+        """The landing page sections, by project."""
+        for row in self._iterate("SELECT html FROM sections ORDER BY project"):
+            yield row[0]
+
+    def totals(self) -> tuple[int, int, int]:
+        """Projects, files and bytes the landing page sections list."""
+        row = self._query("SELECT COUNT(*), TOTAL(files), TOTAL(size) FROM sections")[0]
+        return int(row[0]), int(row[1]), int(row[2])
+
+    # -- changes ---------------------------------------------------------------
+
+    def _write(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
+        try:
+            if not self._open:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._open = True
+            self._db.executemany(sql, args)
+        except sqlite3.Error as exc:
+            raise IndexStateError(self.path, f"cannot save the state: {exc}") from exc
+
+    def add_file(self, row: FileRow) -> None:
+        """Record a file added to the index (replacing a row of the same name)."""
+        self._write(_ADD_FILE, [row])
+
+    def remove_files(self, filenames: Iterable[str]) -> None:
+        """Forget files removed from the index."""
+        self._write("DELETE FROM files WHERE filename = ?", ((name,) for name in filenames))
+
+    def record_scan(self, source: str, entry: ScanEntry) -> None:
+        """Remember what reading ``source`` gave."""
+        self._write(_ADD_SCAN, [(source, *entry)])
+
+    def forget_scans(self, sources: Iterable[str]) -> None:
+        """Drop source paths from the scan cache."""
+        self._write("DELETE FROM scan WHERE source = ?", ((source,) for source in sources))
+
+    def set_section(self, project: str, html: str | None, files: int = 0, size: int = 0) -> None:
+        """Store (or, with ``html`` None, drop) a project's landing page section."""
+        if html is None:
+            self._write("DELETE FROM sections WHERE project = ?", [(project,)])
+        else:
+            self._write(_SET_SECTION, [(project, files, size, html)])
+
+    def clear_sections(self) -> None:
+        self._write("DELETE FROM sections", [()])
+
+    def set_settings(self, settings: str) -> None:
+        """Record the fingerprint of the settings the pages are written with."""
+        if settings != self.settings:
+            self._write(_SET_META, [("settings", settings)])
             self.settings = settings
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db, self.path)
+    def commit(self) -> None:
+        """Commit the changes made so far (nothing to do if there are none)."""
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                self._db.execute("ROLLBACK")
+            raise IndexStateError(self.path, f"cannot save the state: {exc}") from exc
 
+    def set_dirty(self, dirty: bool) -> None:
+        """Record durably that a build is, or no longer is, changing the index's files.
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
-
-    def __init__(self, db: sqlite3.Connection, path: str) -> None:
-        self._db = db
-        self._path = path
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
-        if exc_type is None:
-            try:
-                self._db.execute("COMMIT")
-                return
-            except sqlite3.Error as error:
-                exc = error
-        with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
-            self._db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise IndexStateError(self._path, f"cannot save the state: {exc}") from exc
+        This commits the changes made so far: they are facts about the sources
+        and the files already in place.
+        """
+        if dirty == self.dirty:
+            return
+        self._write(_SET_META, [("dirty", "1" if dirty else "0")])
+        self.commit()
+        self.dirty = dirty
