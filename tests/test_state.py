@@ -122,6 +122,10 @@ def test_place_file_links_or_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert fsutil.place_file(str(source), str(linked)) is True
     assert linked.stat().st_ino == source.stat().st_ino
     assert fsutil.place_file(str(source), str(linked)) is True  # already there
+    stale = tmp_path / "stale.whl"
+    stale.write_bytes(b"stale")  # e.g. left by a killed build: replaced, atomically
+    assert fsutil.place_file(str(source), str(stale)) is True
+    assert stale.stat().st_ino == source.stat().st_ino
 
     def no_link(src: str, dst: str) -> None:
         raise OSError(errno.EXDEV, "Invalid cross-device link")
@@ -132,7 +136,7 @@ def test_place_file_links_or_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert fsutil.place_file(str(source), str(copied)) is False
     assert copied.read_bytes() == b"data" and copied.stat().st_ino != source.stat().st_ino
     assert copied.stat().st_mtime_ns == 10**18
-    assert sorted(os.listdir(tmp_path)) == ["copied.whl", "linked.whl", "source.whl"]
+    assert sorted(os.listdir(tmp_path)) == ["copied.whl", "linked.whl", "source.whl", "stale.whl"]
 
 
 def test_remove_temp_files(tmp_path: Path) -> None:

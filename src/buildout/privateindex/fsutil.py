@@ -77,12 +77,21 @@ def place_file(source: str, target: str) -> bool:
     A hard link when the file system allows it, else a copy (keeping the
     modification time).  Returns True when the file was hard linked.  If
     ``target`` already is ``source`` (the same inode), nothing is done.
+    A new hard link appears atomically by itself; a copy, or a link that
+    replaces another file, goes through a temporary name.
     """
     try:
-        if os.path.samefile(source, target):
-            return True
-    except OSError:
-        pass
+        os.link(source, target)  # the common case: one system call
+        return True
+    except FileExistsError:
+        try:
+            if os.path.samefile(source, target):
+                return True
+        except OSError:
+            pass
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
     tmp = _temp_path(os.path.dirname(target) or ".")
     linked = True
     try:

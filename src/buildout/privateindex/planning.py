@@ -42,8 +42,8 @@ class Plan:
         self.simple = simple
         self.problems: list[Problem] = []
         self.to_read: list[Candidate] = []
-        #: New files: (source path, sha256) by file name.
-        self.additions: dict[str, tuple[str, str]] = {}
+        #: The names of the files added (their records are in the state).
+        self.additions: set[str] = set()
         #: Projects whose files change (including those that may become empty).
         self.changed_projects: set[str] = set()
         #: Source paths to drop from the scan cache (they were not found).
@@ -115,18 +115,14 @@ class Plan:
             reason = f"unusable file name or project name {dist.project!r}"
             self.problems.append(Problem(candidate.path, reason))
             return None
-        previous = self.additions.get(dist.filename)
-        if previous is not None:
-            indexed = previous[1] == dist.sha256
-            if not indexed:
-                self._conflict(candidate, previous[0], "the first one")
-        else:
-            row = self.state.file_row(dist.filename)
-            if row is None:
-                return outcome.result
-            indexed = row[6] == dist.sha256
-            if not indexed:
-                self._index_conflict(candidate, row)
+        row = self.state.file_row(dist.filename)
+        if row is None:
+            return outcome.result
+        indexed = row[6] == dist.sha256
+        if not indexed and dist.filename in self.additions:  # added from another source
+            self._conflict(candidate, row[12], "the first one")
+        elif not indexed:
+            self._index_conflict(candidate, row)
         self._record(
             candidate, ScanEntry(size, mtime_ns, dist.filename, dist.sha256, None, 0, int(indexed))
         )
@@ -134,7 +130,7 @@ class Plan:
 
     def added(self, candidate: Candidate, dist: DistFile) -> None:
         """Record a file that is now in place in the index."""
-        self.additions[dist.filename] = (candidate.path, dist.sha256)
+        self.additions.add(dist.filename)
         self.changed_projects.add(dist.project)
         self.state.add_file(dist_to_row(dist, candidate.path))
         size, mtime_ns = candidate.signature

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from . import metadata
 from .errors import SourceError
-from .model import Problem
+from .model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Problem
 
 __all__ = ["Candidate", "ScanResult", "check_sources", "iter_candidates", "scan_sources"]
 
@@ -77,6 +77,29 @@ def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> lis
     return checked
 
 
+#: Every distribution suffix, for a quick first test of a name.
+_SUFFIXES = (WHEEL_SUFFIX, EGG_SUFFIX, *SDIST_SUFFIXES)
+
+
+def _list_dir(path: str) -> list[tuple[str, bool]]:
+    """The entries of a directory by name, and whether each is a directory.
+
+    Names and flags only (no ``DirEntry`` objects): a download cache may hold
+    tens of thousands of files.  The flag comes from the directory listing
+    where the file system gives it; a symbolic link is followed.
+    """
+    listing: list[tuple[str, bool]] = []
+    with os.scandir(path) as it:
+        for entry in it:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False  # it cannot be followed: stat reports why, if it matters
+            listing.append((entry.name, is_dir))
+    listing.sort()
+    return listing
+
+
 class _Scanner:
     def __init__(self, exclude: tuple[int, int] | None, given: set[str]) -> None:
         self.problems: list[Problem] = []
@@ -114,34 +137,37 @@ class _Scanner:
             logger.debug("%s: the output directory; not scanned", path)
             return
         try:
-            with os.scandir(path) as it:
-                entries = sorted(it, key=lambda e: e.name)
+            listing = _list_dir(path)
         except OSError as exc:
             self.problem(path, f"cannot list directory: {exc.strerror or exc}")
             return
         inner = ancestors | {ident}
-        for entry in entries:
-            looks_like_dist = metadata.classify(entry.name) is not None
+        prefix = path if path.endswith(os.sep) else path + os.sep
+        given = self.given
+        for name, is_dir in listing:
+            looks_like_dist = name.endswith(_SUFFIXES) and metadata.classify(name) is not None
+            if not is_dir and not looks_like_dist:
+                continue  # no need to stat what is ignored anyway
+            entry_path = prefix + name
             try:
-                is_dir = entry.is_dir()
-                if not is_dir and not looks_like_dist:
-                    continue  # no need to stat what is ignored anyway
-                entry_st = entry.stat()
+                entry_st = os.stat(entry_path)
             except OSError as exc:
                 if looks_like_dist:
-                    self.problem(entry.path, f"cannot stat: {exc.strerror or exc}")
+                    self.problem(entry_path, f"cannot stat: {exc.strerror or exc}")
                 continue
             if stat_module.S_ISDIR(entry_st.st_mode):
                 if looks_like_dist:
-                    self.problem(entry.path, "a directory (unpacked?), not a distribution file")
+                    self.problem(entry_path, "a directory (unpacked?), not a distribution file")
                     continue
-                yield from self.scan_dir(entry.path, entry_st, inner)
+                yield from self.scan_dir(entry_path, entry_st, inner)
             elif not looks_like_dist:
                 continue  # it changed from a directory meanwhile
-            elif stat_module.S_ISREG(entry_st.st_mode):
-                yield from self.file(entry.path, entry.name, entry_st)
+            elif not stat_module.S_ISREG(entry_st.st_mode):
+                self.problem(entry_path, "not a regular file")
+            elif given and entry_path in given:
+                yield from self.file(entry_path, name, entry_st)
             else:
-                self.problem(entry.path, "not a regular file")
+                yield Candidate(entry_path, name, entry_st.st_size, entry_st.st_mtime_ns)
 
     def scan(self, sources: Sequence[str]) -> Iterator[Candidate]:
         for source in sources:

@@ -182,11 +182,8 @@ class IndexState:
 
     def load_scan_cache(self) -> dict[str, CachedScan]:
         """The scan cache, compactly: ``(size, mtime_ns, indexed)`` by source path."""
-        rows = self._query("SELECT source, size, mtime_ns, indexed FROM scan")
-        if not rows:
-            return {}
-        columns = list(zip(*rows, strict=True))  # no Python loop per row
-        return dict(zip(columns[0], zip(*columns[1:], strict=True), strict=True))
+        rows = self._iterate("SELECT source, size, mtime_ns, indexed FROM scan")
+        return {row[0]: row[1:] for row in rows}  # one row at a time: no copy of the table
 
     def scan_entry(self, source: str) -> ScanEntry | None:
         """Everything the scan cache knows about ``source``."""
