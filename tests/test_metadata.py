@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.metadata import parse_email
 from packaging.utils import canonicalize_version
 
 from buildout.privateindex import metadata
+from buildout.privateindex.coreheaders import USED_FIELDS, used_part
 from buildout.privateindex.errors import (
     DistributionError,
     NotADistributionError,
@@ -212,6 +214,128 @@ def test_metadata_not_utf8(tmp_path: Path, kind: str) -> None:
     assert result.dist.summary == "Café crème"  # read as latin-1
     if kind == "wheel":
         assert result.core_metadata == data
+
+
+# -- which part of the core metadata is parsed -------------------------------------
+
+
+def used_fields(text: str) -> list[tuple[object, object]]:
+    """What parse_email gives for the fields read, parsed or not."""
+    raw, unparsed = parse_email(text)
+    fields = dict(raw)
+    return [(fields.get(f.replace("-", "_")), unparsed.get(f)) for f in USED_FIELDS]
+
+
+HEADERS = "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\nSummary: one\nRequires-Python: >=3\n"
+MULTIPART = "Content-Type: multipart/mixed; boundary=b\nName: foo\n\n--b\n\nName: x\n--b--\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        # the body and the fields not read are left out
+        (f"{HEADERS}Classifier: x\n\nName: bar\nBody\n", HEADERS.partition("\n")[2]),
+        ("Name: foo\nDescription-Content-Type: text/markdown\n\n# Foo\n", "Name: foo\n"),
+        # folded lines, CRLF and lone CR line ends are kept as they are
+        (
+            "Name: foo\r\nSummary: one\r\n\ttwo\r\nLicense: x\r\n\r\nBody",
+            "Name: foo\r\nSummary: one\r\n\ttwo\r\n",
+        ),
+        ("Name: foo\rVersion: 1.0\r\rBody\r", "Name: foo\rVersion: 1.0\r"),
+        ("Name: foo\nVersion: 1.0\n\r\nBody", "Name: foo\nVersion: 1.0\n"),
+        ("Name: foo\r\nVersion: 1.0\r\n\nBody", "Name: foo\r\nVersion: 1.0\r\n"),
+        # names in any case, repeated, with empty values; X-Name is another field
+        ("NAME: foo\nX-Name: bar\nname: baz\nversion:\n\nBody", "NAME: foo\nname: baz\nversion:\n"),
+        # no blank line: no body, all of it
+        ("Name: foo\nLicense: x\nVersion: 1.0", "Name: foo\nLicense: x\nVersion: 1.0"),
+        ("Name: foo\r\n", "Name: foo\r\n"),
+        ("", ""),
+        # a blank first line: no headers at all
+        ("\nName: foo\n\n", ""),
+        ("\r\nName: foo\n\n", ""),
+        # headers that are not all plain fields: the header block
+        (
+            "Name: foo\nnot a field\nSummary: late\n\nBody",
+            "Name: foo\nnot a field\nSummary: late\n\n",
+        ),
+        ("From nobody\nName: foo\n\nBody", "From nobody\nName: foo\n\n"),
+        (" folded\nName: foo\n\nBody", " folded\nName: foo\n\n"),
+        ("Name: foo\nSummary : x\n\nBody", "Name: foo\nSummary : x\n\n"),
+        # a Content-Type header (a body of parts): all of it
+        (MULTIPART, MULTIPART),
+        (
+            "Name: foo\ncontent-TYPE: text/plain\n\nBody",
+            "Name: foo\ncontent-TYPE: text/plain\n\nBody",
+        ),
+    ],
+)
+def test_used_part(text: str, part: str) -> None:
+    assert used_part(text) == part
+    assert used_fields(part) == used_fields(text)
+
+
+def test_used_part_parses_like_the_whole_text() -> None:
+    # random texts of the pieces that matter to the email parser
+    pieces = [
+        *("\r", "\n", "\r\n", " ", "\t", ":", "a", "From ", "\x0b", "\x85", "\u2028", "\u017f"),
+        *("Name:", "name:", "Version:", "Summary:", "Requires-Python:", "X-Name:", "Name :"),
+        *("Content-Type:", "multipart/mixed; boundary=b", "--b", "Description-Content-Type:"),
+    ]
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(30)))
+        assert used_fields(used_part(text)) == used_fields(text), repr(text)
+
+
+def write_core_metadata(tmp_path: Path, kind: str, data: bytes) -> Path:
+    if kind == "wheel":
+        return write_wheel_archive(
+            tmp_path / "foo-1.0-py3-none-any.whl",
+            {"foo-1.0.dist-info/METADATA": data},
+            "foo-1.0.dist-info",
+        )
+    members = replace_member(sdist_members("foo", "1.0"), "/PKG-INFO", data)
+    return sdist_with(tmp_path, "foo-1.0.tar.gz", members)
+
+
+@pytest.mark.parametrize("kind", ["wheel", "sdist"])
+def test_huge_description_body(tmp_path: Path, kind: str) -> None:
+    body = "".join(f"Name: line{i}\nVersion: {i}\n\u00fcber {i}\n\n" for i in range(100_000))
+    data = f"{HEADERS}Description-Content-Type: text/markdown\n\n{body}".encode()
+    result = read(write_core_metadata(tmp_path, kind, data))
+    dist = result.dist
+    assert (dist.name, dist.version, dist.summary) == ("foo", "1.0", "one")
+    assert dist.requires_python == ">=3"
+    if kind == "wheel":
+        assert result.core_metadata == data  # served whole
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # folded Summary, CRLF line ends, a BOM, a body
+        (
+            b"\xef\xbb\xbfName: foo\r\nVersion: 1.0\r\nSummary: one\r\n  two\r\n\r\nBody\r\n",
+            "one two",
+        ),
+        # repeated fields: the first one counts
+        (b"Name: foo\nVersion: 1.0\nSummary: first\nSummary: second\nName: bar\n\n", "first"),
+        # headers only, no blank line, no line end
+        (b"Name: foo\nVersion: 1.0\nSummary: last", "last"),
+        # no longer a header after a line that is not one (the body starts there)
+        (b"Name: foo\nVersion: 1.0\nnot a field\nSummary: late\n\n", ""),
+        # the headers are UTF-8 but the body is not: all of it is read as latin-1
+        (
+            "Name: foo\nVersion: 1.0\nSummary: \u00fcber\n\n".encode() + b"caf\xe9\n",
+            "\u00c3\u00bcber",
+        ),
+    ],
+)
+def test_core_metadata_text(tmp_path: Path, data: bytes, expected: str) -> None:
+    for kind in ("wheel", "sdist"):
+        (tmp_path / kind).mkdir()
+        dist = read(write_core_metadata(tmp_path / kind, kind, data)).dist
+        assert (dist.name, dist.version, dist.summary) == ("foo", "1.0", expected)
 
 
 # -- build requirements ---------------------------------------------------------
@@ -596,6 +720,15 @@ def test_file_changed_since_stat(tmp_path: Path, filename: str) -> None:
     path = make_any(tmp_path, filename)
     st = fake_stat(path, st_size=path.stat().st_size + 10)
     assert "changed while it was read" in assert_broken(path, stat=st).reason
+
+
+@pytest.mark.parametrize("filename", ALL_NAMES)
+def test_file_grew_since_stat(tmp_path: Path, filename: str) -> None:
+    # read to the end all the same, in more than one read
+    path = make_any(tmp_path, filename, RANDOM_PAYLOAD)
+    size = path.stat().st_size
+    error = assert_broken(path, stat=fake_stat(path, st_size=10))
+    assert f"(10 bytes listed, {size} read)" in error.reason
 
 
 @pytest.mark.parametrize("filename", ALL_NAMES)

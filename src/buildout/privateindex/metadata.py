@@ -18,6 +18,7 @@ from packaging.metadata import parse_email
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .coreheaders import used_part
 from .errors import DistributionError, NotADistributionError
 from .filenames import check_filename, classify, parse_yank, sdist_suffix
 from .model import DistFile, Kind, ReadResult
@@ -85,19 +86,12 @@ class _HashingReader:
     def close(self) -> object:
         return None  # the caller closes the file
 
-    def read_rest(self) -> None:
-        """Hash the rest of the file, without passing it on."""
-        buf = bytearray(CHUNK_SIZE)
+    def read_rest(self, size: int) -> None:
+        """Hash the rest of the file (``size`` bytes in all, expectedly)."""
+        buf = bytearray(min(CHUNK_SIZE, max(size - self.count, 1 << 16)))
         view = memoryview(buf)
         while n := self.raw.readinto(view):
             self._seen(view[:n])
-
-
-def _hash_file(f: io.BufferedIOBase) -> _HashingReader:
-    f.seek(0)
-    reader = _HashingReader(f)
-    reader.read_rest()
-    return reader
 
 
 def _tar_trailer_ok(suffix: str, tail: bytes, offset: int) -> bool:
@@ -133,7 +127,7 @@ def _topdir(name: str, basename: str) -> str | None:
 
 
 def _read_tar(
-    path: str, f: io.BufferedIOBase, suffix: str
+    path: str, f: io.BufferedIOBase, suffix: str, size: int
 ) -> tuple[bytes | None, bytes | None, _HashingReader]:
     """Stream a tarball once: PKG-INFO, pyproject.toml, and the file's hash."""
     reader = _HashingReader(f)
@@ -150,7 +144,7 @@ def _read_tar(
             if pkg_info is not None and pkg_info[0] in pyprojects:
                 break
         offset = tf.offset
-    reader.read_rest()
+    reader.read_rest(size)
     if not _tar_trailer_ok(suffix, reader.tail, offset):
         raise DistributionError(
             path, "corrupt or truncated sdist: the compressed data does not end properly"
@@ -172,14 +166,14 @@ def _read_zip(path: str, f: io.BufferedIOBase, kind: Kind) -> tuple[bytes | None
     with zipfile.ZipFile(f) as zf:
         names = zf.namelist()
         if kind is Kind.EGG:
-            wanted = [n for n in names if n == "EGG-INFO/PKG-INFO"][:1]
+            wanted = ["EGG-INFO/PKG-INFO"] if "EGG-INFO/PKG-INFO" in names else []
         elif kind is Kind.WHEEL:
             dirs = _dist_info_dirs(names, os.path.basename(path))
             wanted = [m for d in dirs if (m := f"{d}/METADATA") in names]
             if len(wanted) > 1:
                 raise DistributionError(path, f"more than one metadata file: {', '.join(wanted)}")
         else:  # like a tar sdist: the first top-level PKG-INFO in archive order
-            wanted = [n for n in names if _topdir(n, "PKG-INFO")][:1]
+            wanted = [n for n in names if n.endswith("/PKG-INFO") and _topdir(n, "PKG-INFO")][:1]
         if not wanted:
             return None, None
         pyproject = None
@@ -225,13 +219,13 @@ def _field(raw: dict[str, object], unparsed: dict[str, list[str]], key: str) -> 
 
 
 def _parse_core_metadata(path: str, data: bytes) -> tuple[str, str, str | None, str]:
-    """Name, version, Requires-Python and Summary of core metadata, leniently."""
+    """Name, version, Requires-Python and Summary (coreheaders.USED_FIELDS), leniently."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     try:
-        raw, unparsed = parse_email(text)
+        raw, unparsed = parse_email(used_part(text))
     except Exception as exc:  # the email parser is lenient; be safe anyway
         raise DistributionError(path, f"unreadable core metadata: {exc}") from exc
     fields = dict(raw)
@@ -287,10 +281,12 @@ def read_distribution(
         with open(path, "rb") as f:
             suffix = sdist_suffix(filename)
             if kind is Kind.SDIST and suffix in _TAR_MODES:
-                metadata, pyproject, reader = _read_tar(path, f, suffix)
+                metadata, pyproject, reader = _read_tar(path, f, suffix, st.st_size)
             else:
                 metadata, pyproject = _read_zip(path, f, kind)
-                reader = _hash_file(f)
+                f.seek(0)
+                reader = _HashingReader(f)
+                reader.read_rest(st.st_size)
     except DistributionError:
         raise
     except _ARCHIVE_ERRORS as exc:
