@@ -20,6 +20,7 @@ by a lock file.  Incremental builds read only new or changed source files
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
@@ -27,9 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import filelock
+from packaging.utils import canonicalize_name
 
 from . import fsutil
 from .errors import IndexStateError
+from .filenames import sdist_suffix
 from .model import DistFile, Problem, ReadResult
 from .pages import PageWriter, RenderSettings
 from .planning import Plan, make_plan
@@ -173,13 +176,18 @@ def _build(
     writer = PageWriter(out, settings, state)
     if plan.to_read or prune:
         writer.old_projects  # noqa: B018 -- read before anything changes
+    early: _EarlyPages | None = None
     if plan.to_read:
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
         placer = _Placer(simple, state, plan)
+        if not prune and not writer.rerenders_all(recovering):
+            early = _EarlyPages(writer, plan)
         for outcome in read_files(plan.to_read, jobs=jobs, progress=progress):
             result = plan.resolve(outcome)
             if result is not None:
                 placer.place(outcome.candidate, result)
+            if early is not None:
+                early.settled(outcome.candidate.filename, result)
     plan.to_read = []
     plan.finish()
     report = BuildReport()
@@ -187,10 +195,10 @@ def _build(
         state.set_dirty(True)
         state.remove_files(plan.pruned)
         try:
-            report.pages_written = writer.write(plan.changed_projects, full=recovering)
+            changed = plan.changed_projects - (early.written if early else set())
+            report.pages_written = writer.write(changed, full=recovering)
         except OSError as exc:
-            reason = f"cannot write the index: {exc.strerror or exc}"
-            raise IndexStateError(exc.filename or out, reason) from exc
+            raise _cannot_write(exc, out) from exc
     state.forget_scans(plan.forgotten)
     state.set_settings(settings.fingerprint)
     state.commit()
@@ -234,6 +242,49 @@ class _Placer:
             return
         self.plan.added(candidate, dist)
         logger.debug("added %s", dist.filename)
+
+
+def _cannot_write(exc: OSError, out: str) -> IndexStateError:
+    return IndexStateError(exc.filename or out, f"cannot write the index: {exc.strerror or exc}")
+
+
+def _project_guess(filename: str) -> str:
+    """The project a distribution's file name names: a guess, its metadata decides."""
+    suffix = sdist_suffix(filename)
+    if suffix is None:  # a wheel or an egg: name-version-...
+        return canonicalize_name(filename.split("-", 1)[0])
+    return canonicalize_name(filename[: -len(suffix)].rsplit("-", 1)[0])
+
+
+class _EarlyPages:
+    """Writes a project's pages as soon as all its files are read and placed.
+
+    So that page writing overlaps the reading of other files, instead of
+    following it.  Which files belong to a project is guessed from their
+    names (a file is only indexed if its name agrees with its metadata); a
+    file the guess misses makes its project's pages be written again at the
+    end, so a wrong guess costs time, never correctness.
+    """
+
+    def __init__(self, writer: PageWriter, plan: Plan) -> None:
+        self.writer = writer
+        self.plan = plan
+        self.pending = collections.Counter(_project_guess(c.filename) for c in plan.to_read)
+        #: Projects whose pages are written and still up to date.
+        self.written: set[str] = set()
+
+    def settled(self, filename: str, result: ReadResult | None) -> None:
+        """Note that a file is read (and ``result``, if any, placed)."""
+        if result is not None:
+            self.written.discard(result.dist.project)  # the guess missed it
+        guess = _project_guess(filename)
+        self.pending[guess] -= 1
+        if self.pending[guess] == 0 and guess in self.plan.changed_projects:
+            try:
+                self.writer.write_project(guess)
+            except OSError as exc:
+                raise _cannot_write(exc, self.writer.out) from exc
+            self.written.add(guess)
 
 
 def _remove_pruned(simple: str, plan: Plan, emptied: set[str]) -> None:

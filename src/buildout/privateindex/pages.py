@@ -139,29 +139,37 @@ class PageWriter:
         section = render.landing_section(project, dists)
         self._state.set_section(project, section, len(dists), size)
 
+    def rerenders_all(self, recovering: bool) -> bool:
+        """Whether :meth:`write` re-renders every project (then none is written early)."""
+        return recovering or (self.settings_changed and bool(self.old_projects))
+
+    def write_project(self, project: str) -> bool:
+        """Write one project's pages from the state; False if it has no file."""
+        dists = self._state.project_dists(project)
+        if dists:
+            self._project(project, dists)
+        return bool(dists)
+
     def write(self, changed: set[str], *, full: bool = False) -> int:
-        """Write the pages of the ``changed`` projects (all with ``full``) and
-        the pages listing projects; returns how many pages were written.
+        """Write the pages of the ``changed`` projects (every project with
+        ``full``, or when the settings changed), then the pages listing
+        projects; returns how many pages were written in all.
 
         The state must already hold the files the pages list.
         """
         state = self._state
         changed = set(changed)
-        if full or self.settings_changed:
+        if self.rerenders_all(full):
             state.clear_sections()
-            used: set[tuple[str, str]] = set()
             for project, dists in state.iter_projects():
                 self._project(project, dists)
-                if self.settings.yanks:
-                    used.update((project, canonicalize_version(d.version)) for d in dists)
-            self._log_unused_yanks(used)
-            changed = set(changed).difference(state.projects())
+            changed.difference_update(state.projects())
         else:
             for project in sorted(changed | self.missing()):
-                dists = state.project_dists(project)
-                if dists:
-                    self._project(project, dists)
+                if self.write_project(project):
                     changed.discard(project)
+        if self.settings_changed:
+            self._log_unused_yanks()
         self.emptied = {project for project in changed if not state.project_dists(project)}
         for project in self.emptied:
             state.set_section(project, None)
@@ -177,6 +185,8 @@ class PageWriter:
         logger.debug("wrote %d page(s)", self.written)
         return self.written
 
-    def _log_unused_yanks(self, used: set[tuple[str, str]]) -> None:
-        for project, version in sorted(set(self.settings.yanks).difference(used)):
-            logger.info("yank %s==%s matches no file in the index", project, version)
+    def _log_unused_yanks(self) -> None:
+        for project, version in sorted(self.settings.yanks):
+            versions = {canonicalize_version(d.version) for d in self._state.project_dists(project)}
+            if version not in versions:
+                logger.info("yank %s==%s matches no file in the index", project, version)

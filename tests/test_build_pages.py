@@ -1,0 +1,119 @@
+"""When a build writes its pages: a project's as soon as its files are in place."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from buildout.privateindex import build as build_module
+from buildout.privateindex import fsutil, metadata
+from buildout.privateindex.build import build_index
+from buildout.privateindex.errors import IndexStateError
+from buildout.privateindex.model import ReadResult
+from buildout.privateindex.pages import PageWriter, RenderSettings
+from buildout.privateindex.planning import make_plan
+from buildout.privateindex.scan import scan_sources
+from buildout.privateindex.state import STATE_DIR, IndexState
+from distfactory import make_sdist, make_wheel
+from indexcheck import check_index, page_bytes
+
+
+def _events(monkeypatch: pytest.MonkeyPatch, out: Path) -> list[str]:
+    """What the build does, in order: "read NAME" and "write PAGE"."""
+    events: list[str] = []
+    read, write = metadata.read_distribution, fsutil.write_atomic
+
+    def reading(path: str, **kwargs: object) -> ReadResult:
+        events.append(f"read {os.path.basename(path)}")
+        return read(path, **kwargs)  # type: ignore[arg-type]
+
+    def writing(path: str, data: object) -> None:
+        if os.path.basename(path).startswith("index."):
+            events.append(f"write {os.path.relpath(path, out)}")
+        write(path, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(metadata, "read_distribution", reading)
+    monkeypatch.setattr(fsutil, "write_atomic", writing)
+    return events
+
+
+def test_project_pages_are_written_while_other_files_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, out = tmp_path / "src", tmp_path / "index"
+    src.mkdir()
+    make_wheel(src, "alpha", "1.0")
+    make_sdist(src, "alpha", "1.0")
+    make_wheel(src, "beta", "1.0")
+    make_wheel(src, "gamma", "1.0")
+    events = _events(monkeypatch, out)
+    report = build_index([src], out, jobs=1)
+    assert report.ok and report.pages_written == 3 * 2 + 3  # each page once
+    assert events == [
+        "read alpha-1.0-py3-none-any.whl",
+        "read alpha-1.0.tar.gz",
+        "write simple/alpha/index.json",
+        "write simple/alpha/index.html",
+        "read beta-1.0-py3-none-any.whl",
+        "write simple/beta/index.json",
+        "write simple/beta/index.html",
+        "read gamma-1.0-py3-none-any.whl",
+        "write simple/gamma/index.json",
+        "write simple/gamma/index.html",
+        "write simple/index.json",
+        "write simple/index.html",
+        "write index.html",
+    ]
+    check_index(out)
+    # Pages written early are the pages a build writes at the end.
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    build_index([src], fresh, jobs=1, prune=True)  # prune: pages at the end
+    assert page_bytes(fresh) == page_bytes(out)
+
+
+def test_a_file_its_name_does_not_place_has_its_project_rewritten(tmp_path: Path) -> None:
+    """Were a file indexed under another project than its name says, that
+    project's early pages would be written again at the end."""
+    src, out = tmp_path / "src", tmp_path / "index"
+    src.mkdir()
+    make_wheel(src, "alpha", "1.0")
+    make_wheel(src, "beta", "1.0")
+    (out / STATE_DIR).mkdir(parents=True)
+    with IndexState.open(str(out)) as state:
+        plan = make_plan(state, scan_sources([str(src)]).candidates, False, str(out / "simple"))
+        writer = PageWriter(str(out), RenderSettings.make(None, []), state)
+        early = build_module._EarlyPages(writer, plan)
+        alpha = metadata.read_distribution(src / "alpha-1.0-py3-none-any.whl")
+        plan.added(plan.to_read[0], alpha.dist)
+        early.settled("alpha-1.0-py3-none-any.whl", alpha)
+        assert early.written == {"alpha"}  # all of alpha's files (by name) are in
+        assert (out / "simple/alpha/index.html").is_file()
+        early.settled("beta-1.0-py3-none-any.whl", alpha)  # stands for a misnamed file
+        assert early.written == set()  # alpha's pages are written again at the end
+
+
+def test_a_page_that_cannot_be_written_fails_the_build_and_the_next_one_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, out = tmp_path / "src", tmp_path / "index"
+    src.mkdir()
+    make_wheel(src, "alpha", "1.0")
+    make_wheel(src, "beta", "1.0")
+    write = fsutil.write_atomic
+
+    def full_disk(path: str, data: object) -> None:
+        if path.endswith(os.path.join("beta", "index.json")):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        write(path, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fsutil, "write_atomic", full_disk)
+    with pytest.raises(IndexStateError, match="cannot write the index: No space left"):
+        build_index([src], out, jobs=1)
+    monkeypatch.undo()
+    report = build_index([src], out, jobs=1)
+    assert report.ok and report.files == 2
+    assert sorted(check_index(out)) == ["alpha-1.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl"]
