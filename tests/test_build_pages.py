@@ -40,14 +40,21 @@ def _events(monkeypatch: pytest.MonkeyPatch, out: Path) -> list[str]:
     return events
 
 
-def test_project_pages_are_written_while_other_files_are_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    src, out = tmp_path / "src", tmp_path / "index"
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    """A source directory with the wheels of two projects."""
+    src = tmp_path / "src"
     src.mkdir()
     make_wheel(src, "alpha", "1.0")
-    make_sdist(src, "alpha", "1.0")
     make_wheel(src, "beta", "1.0")
+    return src
+
+
+def test_project_pages_are_written_while_other_files_are_read(
+    src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "index"
+    make_sdist(src, "alpha", "1.0")
     make_wheel(src, "gamma", "1.0")
     events = _events(monkeypatch, out)
     report = build_index([src], out, jobs=1)
@@ -75,13 +82,12 @@ def test_project_pages_are_written_while_other_files_are_read(
     assert page_bytes(fresh) == page_bytes(out)
 
 
-def test_a_file_its_name_does_not_place_has_its_project_rewritten(tmp_path: Path) -> None:
+def test_a_file_its_name_does_not_place_has_its_project_rewritten(
+    src: Path, tmp_path: Path
+) -> None:
     """Were a file indexed under another project than its name says, that
     project's early pages would be written again at the end."""
-    src, out = tmp_path / "src", tmp_path / "index"
-    src.mkdir()
-    make_wheel(src, "alpha", "1.0")
-    make_wheel(src, "beta", "1.0")
+    out = tmp_path / "index"
     (out / STATE_DIR).mkdir(parents=True)
     with IndexState.open(str(out)) as state:
         plan = make_plan(state, scan_sources([str(src)]).candidates, False, str(out / "simple"))
@@ -97,12 +103,9 @@ def test_a_file_its_name_does_not_place_has_its_project_rewritten(tmp_path: Path
 
 
 def test_a_page_that_cannot_be_written_fails_the_build_and_the_next_one_recovers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    src, out = tmp_path / "src", tmp_path / "index"
-    src.mkdir()
-    make_wheel(src, "alpha", "1.0")
-    make_wheel(src, "beta", "1.0")
+    out = tmp_path / "index"
     write = fsutil.write_atomic
 
     def full_disk(path: str, data: object) -> None:
