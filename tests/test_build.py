@@ -527,3 +527,15 @@ def test_state_of_an_older_layout_is_upgraded(src: Path, tmp_path: Path) -> None
     make_wheel(src, "foo", "2.0")  # and incremental builds work again
     assert build([src], out).added == ["foo-2.0-py3-none-any.whl"]
     check_index(out)
+
+
+def test_a_yank_that_matches_no_file_is_reported(
+    src: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="buildout.privateindex")
+    build([src], tmp_path / "index", yanks=["foo==1.0", "foo==9.9", "nothing==1"])
+    unused = [r.getMessage() for r in caplog.records if "matches no file" in r.getMessage()]
+    assert unused == [
+        "yank foo==9.9 matches no file in the index",
+        "yank nothing==1 matches no file in the index",
+    ]

@@ -173,9 +173,7 @@ def _build(
     scan_problems: list[Problem] = []
     plan = make_plan(state, iter_candidates(sources, out, scan_problems), prune, simple)
     plan.problems.extend(scan_problems)
-    writer = PageWriter(out, settings, state)
-    if plan.to_read or prune:
-        writer.old_projects  # noqa: B018 -- read before anything changes
+    writer = PageWriter(out, settings, state)  # before anything changes
     early: _EarlyPages | None = None
     if plan.to_read:
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
@@ -188,7 +186,7 @@ def _build(
                 placer.place(outcome.candidate, result)
             if early is not None:
                 early.settled(outcome.candidate.filename, result)
-    plan.to_read = []
+    plan.to_read = []  # let the candidates go
     plan.finish()
     report = BuildReport()
     if plan.additions or plan.pruned or writer.needs_work(recovering):

@@ -76,7 +76,8 @@ class PageWriter:
         self.settings = settings
         self.settings_changed = state.settings != settings.fingerprint
         self._state = state
-        self._old_projects: set[str] | None = None
+        #: The projects the index holds before the build (read before any change).
+        self.old_projects = state.projects()
         self._missing: set[str] | None = None
         self._final: list[str] | None = None
         #: Projects the build left without files (after :meth:`write`).
@@ -87,13 +88,6 @@ class PageWriter:
     def project_count(self) -> int:
         """How many projects the index holds (after :meth:`write`, if called)."""
         return len(self.old_projects if self._final is None else self._final)
-
-    @property
-    def old_projects(self) -> set[str]:
-        """The projects the index held before the build: read before any change."""
-        if self._old_projects is None:
-            self._old_projects = self._state.projects()
-        return self._old_projects
 
     def _root_missing(self) -> bool:
         return not all(
@@ -170,7 +164,7 @@ class PageWriter:
                     changed.discard(project)
         if self.settings_changed:
             self._log_unused_yanks()
-        self.emptied = {project for project in changed if not state.project_dists(project)}
+        self.emptied = changed  # what is left has no file any more
         for project in self.emptied:
             state.set_section(project, None)
         self._final = sorted(state.projects())
