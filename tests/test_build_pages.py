@@ -15,7 +15,7 @@ from buildout.privateindex.errors import IndexStateError
 from buildout.privateindex.model import ReadResult
 from buildout.privateindex.pages import PageWriter, RenderSettings
 from buildout.privateindex.planning import make_plan
-from buildout.privateindex.scan import scan_sources
+from buildout.privateindex.scan import iter_candidates
 from buildout.privateindex.state import STATE_DIR, IndexState
 from distfactory import make_sdist, make_wheel
 from indexcheck import check_index, page_bytes
@@ -90,7 +90,8 @@ def test_a_file_its_name_does_not_place_has_its_project_rewritten(
     out = tmp_path / "index"
     (out / STATE_DIR).mkdir(parents=True)
     with IndexState.open(str(out)) as state:
-        plan = make_plan(state, scan_sources([str(src)]).candidates, False, str(out / "simple"))
+        candidates = iter_candidates([str(src)], None, [])
+        plan = make_plan(state, candidates, False, str(out / "simple"))
         writer = PageWriter(str(out), RenderSettings.make(None, []), state)
         early = build_module._EarlyPages(writer, plan)
         alpha = metadata.read_distribution(src / "alpha-1.0-py3-none-any.whl")

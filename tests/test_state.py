@@ -12,9 +12,9 @@ import pytest
 
 from buildout.privateindex import fsutil
 from buildout.privateindex.errors import IndexStateError, SourceError
-from buildout.privateindex.model import DistFile, Kind
+from buildout.privateindex.model import DistFile, Kind, Problem
 from buildout.privateindex.reading import read_files
-from buildout.privateindex.scan import check_sources, scan_sources
+from buildout.privateindex.scan import check_sources, iter_candidates
 from buildout.privateindex.state import (
     IndexState,
     ScanEntry,
@@ -41,7 +41,7 @@ def _open(tmp_path: Path) -> IndexState:
 
 def test_state_round_trip(tmp_path: Path) -> None:
     with _open(tmp_path) as state:
-        assert state.load_scan_cache() == {} and state.filenames() == set()
+        assert state.load_scan_cache() == {} and state.file_projects() == {}
         assert (state.settings, state.dirty, state.totals()) == (None, False, (0, 0, 0))
         state.record_scan("/bad", ScanEntry(1, 2, error="broken", skipped=True))
         state.set_dirty(True)  # commits what came before
@@ -54,8 +54,8 @@ def test_state_round_trip(tmp_path: Path) -> None:
         assert state.project_dists("foo") == [WHEEL, SDIST]  # by file name
         state.commit()
     with IndexState.open(str(tmp_path), create=False) as state:
-        assert state.dist(SDIST.filename) == SDIST
-        assert state.dist(WHEEL.filename) == WHEEL
+        assert state.project_dists("foo") == [WHEEL, SDIST]
+        assert state.file_row("nothing.whl") is None
         assert state.file_row(SDIST.filename)[-1] == "/src/foo-1.0.tar.gz"  # type: ignore[index]
         assert state.load_scan_cache() == {"/w": (20, 456, 1), "/bad": (1, 2, 0)}
         assert state.scan_entry("/bad") == ScanEntry(1, 2, error="broken", skipped=True)
@@ -70,7 +70,9 @@ def test_state_round_trip(tmp_path: Path) -> None:
         state.set_section("foo", None)
         state.set_dirty(False)
     with IndexState.open(str(tmp_path), create=False) as state:
-        assert state.filenames() == {SDIST.filename} and list(state.load_scan_cache()) == ["/bad"]
+        assert state.file_projects() == {SDIST.filename: "foo"} and list(
+            state.load_scan_cache()
+        ) == ["/bad"]
         assert (state.projects(), state.count_files(), state.totals()) == ({"foo"}, 1, (0, 0, 0))
         assert not state.dirty
 
@@ -81,7 +83,7 @@ def test_uncommitted_changes_are_rolled_back(tmp_path: Path) -> None:
         state.add_file(dist_to_row(WHEEL, "/w"))
         state.record_scan("/w", ScanEntry(20, 456, WHEEL.filename, WHEEL.sha256, indexed=1))
     with IndexState.open(str(tmp_path), create=False) as state:  # as after a killed build
-        assert (state.filenames(), state.load_scan_cache(), state.dirty) == (set(), {}, True)
+        assert (state.file_projects(), state.load_scan_cache(), state.dirty) == ({}, {}, True)
 
 
 def test_rows_round_trip() -> None:
@@ -166,17 +168,19 @@ def test_scan(tmp_path: Path) -> None:
     os.mkfifo(src / "fifo-1.0.tar.gz")
     (src / "out").mkdir()
     make_wheel(src / "out", "inside", "1.0")
-    result = scan_sources([str(src), str(src / "zero-1.0.tar.gz")], str(src / "out"))
-    assert [c.filename for c in result.candidates] == [
+    problems: list[Problem] = []
+    sources = [str(src), str(src / "zero-1.0.tar.gz")]
+    candidates = list(iter_candidates(sources, str(src / "out"), problems))
+    assert [c.filename for c in candidates] == [
         "one-1.0-py3-none-any.whl",
         "two-1.0-py3-none-any.whl",
         "zero-1.0.tar.gz",
     ]
-    assert [(Path(p.path).name, p.reason) for p in result.problems] == [
+    assert [(Path(p.path).name, p.reason) for p in problems] == [
         ("up", "symbolic link loop; not followed"),
         ("fifo-1.0.tar.gz", "not a regular file"),
     ]
-    assert result.candidates[2].signature == (
+    assert candidates[2].signature == (
         (src / "zero-1.0.tar.gz").stat().st_size,
         (src / "zero-1.0.tar.gz").stat().st_mtime_ns,
     )
@@ -197,7 +201,7 @@ def test_read_files_serial_and_parallel_agree(tmp_path: Path) -> None:
         make_wheel(tmp_path, f"pkg{i}", "1.0")
     make_plain_tarball(tmp_path)
     (tmp_path / "broken-1.0.tar.gz").write_bytes(b"nonsense")
-    candidates = scan_sources([str(tmp_path)]).candidates
+    candidates = list(iter_candidates([str(tmp_path)], None, []))
     serial = list(read_files(candidates, jobs=1))
     parallel = list(read_files(candidates, jobs=2))
     assert serial == parallel
@@ -211,7 +215,7 @@ def test_read_files_serial_and_parallel_agree(tmp_path: Path) -> None:
 
 def test_a_file_changed_since_the_scan_is_not_cached(tmp_path: Path) -> None:
     make_wheel(tmp_path, "pkg", "1.0")
-    (candidate,) = scan_sources([str(tmp_path)]).candidates
+    (candidate,) = iter_candidates([str(tmp_path)], None, [])
     (outcome,) = read_files([candidate._replace(mtime_ns=candidate.mtime_ns - 1)])
     assert outcome.result is None and not outcome.cacheable
     assert outcome.error == "cannot read: the file changed while the build ran"

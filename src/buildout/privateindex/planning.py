@@ -140,11 +140,9 @@ class Plan:
         """Decide what to prune, once every candidate is settled."""
         if self.names is None:
             return
-        self.pruned = sorted(self.state.filenames().difference(self.names))
-        for filename in self.pruned:
-            row = self.state.file_row(filename)
-            assert row is not None
-            self.pruned_projects[filename] = row[1]
+        indexed = self.state.file_projects()
+        self.pruned = sorted(set(indexed).difference(self.names))
+        self.pruned_projects = {filename: indexed[filename] for filename in self.pruned}
         self.changed_projects.update(self.pruned_projects.values())
 
 

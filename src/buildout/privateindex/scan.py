@@ -15,14 +15,13 @@ import logging
 import os
 import stat as stat_module
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import metadata
 from .errors import SourceError
 from .model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Problem
 
-__all__ = ["Candidate", "ScanResult", "check_sources", "iter_candidates", "scan_sources"]
+__all__ = ["Candidate", "check_sources", "iter_candidates"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +38,6 @@ class Candidate(NamedTuple):
     def signature(self) -> tuple[int, int]:
         """What tells a changed file from an unchanged one."""
         return (self.size, self.mtime_ns)
-
-
-@dataclass(slots=True)
-class ScanResult:
-    """The candidates in source order, and what could not be scanned."""
-
-    candidates: list[Candidate] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
 
 
 def _identity(st: os.stat_result) -> tuple[int, int]:
@@ -210,10 +201,3 @@ def iter_candidates(
     finally:
         problems.extend(scanner.problems)
     logger.debug("scanned %d source(s): %d candidate(s)", len(sources), count)
-
-
-def scan_sources(sources: Sequence[str], output: str | None = None) -> ScanResult:
-    """Scan ``sources`` at once; see :func:`iter_candidates`."""
-    result = ScanResult()
-    result.candidates = list(iter_candidates(sources, output, result.problems))
-    return result

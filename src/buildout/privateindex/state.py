@@ -195,12 +195,6 @@ class IndexState:
         rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files WHERE filename = ?", filename)
         return rows[0] if rows else None
 
-    def dist(self, filename: str) -> DistFile:
-        row = self.file_row(filename)
-        if row is None:
-            raise KeyError(filename)
-        return row_to_dist(row)
-
     def project_dists(self, project: str) -> list[DistFile]:
         """The files of ``project``, by file name."""
         sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE project = ? ORDER BY filename"
@@ -216,9 +210,9 @@ class IndexState:
         """The projects the index holds."""
         return {row[0] for row in self._query("SELECT DISTINCT project FROM files")}
 
-    def filenames(self) -> set[str]:
-        """The file names the index holds."""
-        return {row[0] for row in self._query("SELECT filename FROM files")}
+    def file_projects(self) -> dict[str, str]:
+        """The file names the index holds, with their projects."""
+        return dict(self._query("SELECT filename, project FROM files"))
 
     def count_files(self) -> int:
         """How many files the index holds."""
