@@ -20,6 +20,20 @@ import zc.buildout.testing
 
 from conftest import isolated_pip_environ
 
+#: A team member's buildout that installs ``demo-app`` from a shared index.
+CONSUMER = """\
+[buildout]
+extensions = buildout.privateindex
+private-index = {private_index}
+newest = false
+parts = app
+
+[app]
+recipe = zc.recipe.egg
+eggs = demo-app
+interpreter = py
+"""
+
 
 def can_cut_network() -> bool:
     """Whether ``unshare -n`` works here (it needs root, or user namespaces)."""

@@ -11,7 +11,7 @@ import pytest
 
 from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.complete import BOOTSTRAP_PROJECTS, installed_version
-from buildoutenv import SampleBuildout, can_cut_network
+from buildoutenv import CONSUMER, SampleBuildout, can_cut_network
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from servers import StaticServer, serve_directory
 
@@ -237,20 +237,9 @@ def test_consumer_over_http_with_basic_auth(
     with serve_directory(sample.directory / "private-index", {"team": password}) as server:
         consumer = sample.directory / "consumer"
         consumer.mkdir()
-        (consumer / "buildout.cfg").write_text(
-            f"""
-[buildout]
-extensions = buildout.privateindex
-private-index = http://team:{password}@127.0.0.1:{server.url.rsplit(":", 1)[1]}simple/
-newest = false
-parts = app
-
-[app]
-recipe = zc.recipe.egg
-eggs = demo-app
-interpreter = py
-""".lstrip()
-        )
+        port = server.url.rsplit(":", 1)[1]
+        private_index = f"http://team:{password}@127.0.0.1:{port}simple/"
+        (consumer / "buildout.cfg").write_text(CONSUMER.format(private_index=private_index))
         run = sample.run("-c", str(consumer / "buildout.cfg"))
         assert run.returncode == 0, run
         assert any(path.endswith(".tar.gz") for path in server.requests)

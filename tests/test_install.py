@@ -97,6 +97,13 @@ def uv(*args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
     return [sys.executable, "-m", "uv", *args]
 
 
+def uv_install(
+    python: str | os.PathLike[str], url: str, *args: str | os.PathLike[str]
+) -> list[str | os.PathLike[str]]:
+    """``uv pip install`` for ``python`` from the index at ``url``."""
+    return uv("pip", "install", "--python", python, "--index-url", url, *args)
+
+
 def version_in(target: Path, project: str) -> str:
     module = project.replace("-", "_")
     text = (target / module / "__init__.py").read_text()
@@ -145,20 +152,7 @@ def test_pip_download(url: str, env: dict[str, str], index: Path, tmp_path: Path
 def test_uv_installs_into_a_target(url: str, env: dict[str, str], tmp_path: Path) -> None:
     target = tmp_path / "t"
     names = ["whlpkg", *(SDISTS[fmt] for fmt in UV_FORMATS)]
-    check(
-        uv(
-            "pip",
-            "install",
-            "--python",
-            sys.executable,
-            "--target",
-            target,
-            "--index-url",
-            url,
-            *names,
-        ),
-        env,
-    )
+    check(uv_install(sys.executable, url, "--target", target, *names), env)
     assert version_in(target, "whlpkg") == "1.0"  # 2.0 is yanked
     for fmt in UV_FORMATS:
         assert version_in(target, SDISTS[fmt]) == "3.0"
@@ -168,19 +162,7 @@ def test_uv_installs_into_a_venv(url: str, env: dict[str, str], tmp_path: Path) 
     venv = tmp_path / "venv"
     check(uv("venv", "--python", sys.executable, venv), env)
     python = venv / "bin" / "python"
-    check(
-        uv(
-            "pip",
-            "install",
-            "--python",
-            python,
-            "--index-url",
-            url,
-            "whlpkg==2.0",
-            SDISTS["tar.gz"],
-        ),
-        env,
-    )
+    check(uv_install(python, url, "whlpkg==2.0", SDISTS["tar.gz"]), env)
     code = "import whlpkg, sd_targz; print(whlpkg.VERSION, sd_targz.VERSION)"
     assert check([python, "-c", code], env).strip() == "2.0 3.0"
 
@@ -192,20 +174,7 @@ def test_uv_and_legacy_sdist_formats(
     """Newer uv refuses sdists that are neither .tar.gz nor .zip (PEP 625)."""
     target = tmp_path / "t"
     url = (index / "simple").as_uri() + "/"
-    proc = run(
-        uv(
-            "pip",
-            "install",
-            "--python",
-            sys.executable,
-            "--target",
-            target,
-            "--index-url",
-            url,
-            SDISTS[fmt],
-        ),
-        env,
-    )
+    proc = run(uv_install(sys.executable, url, "--target", target, SDISTS[fmt]), env)
     if proc.returncode == 0:  # older uv
         assert version_in(target, SDISTS[fmt]) == "3.0"
     else:

@@ -15,26 +15,13 @@ from pathlib import Path
 import pytest
 
 from buildout.privateindex.build import build_index
-from buildoutenv import SampleBuildout, can_cut_network
+from buildoutenv import CONSUMER, SampleBuildout, can_cut_network
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 
 OFFLINE = can_cut_network()
 USER = "team"
 PASSWORD = "s3cr3t:p@ss"
 QUOTED = "s3cr3t%3Ap%40ss"
-
-CONSUMER = """
-[buildout]
-extensions = buildout.privateindex
-private-index = {private_index}
-newest = false
-parts = app
-
-[app]
-recipe = zc.recipe.egg
-eggs = demo-app
-interpreter = py
-"""
 
 
 @pytest.fixture(scope="module")
