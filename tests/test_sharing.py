@@ -99,25 +99,24 @@ def test_credentials_in_the_url(consumer: SampleBuildout, team_index: Path, tmp_
     assert "installing only from http://127.0.0.1:" in str(result["output"])
 
 
-def test_credentials_from_netrc(consumer: SampleBuildout, team_index: Path, tmp_path: Path) -> None:
-    home = Path(consumer.env["HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    netrc = home / ".netrc"
-    netrc.write_text(f"machine 127.0.0.1\nlogin {USER}\npassword {PASSWORD}\n")
-    netrc.chmod(0o600)
-    result = run_consumer(consumer, team_index, tmp_path, "{url}")
-    assert_installed(consumer, result)
-    assert_no_secret(consumer, result)
-
-
-def test_credentials_from_pypirc(
-    consumer: SampleBuildout, team_index: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        (".netrc", f"machine 127.0.0.1\nlogin {USER}\npassword {PASSWORD}\n"),
+        (
+            ".pypirc",
+            f"[private]\nrepository = http://127.0.0.1:\nusername = {USER}\npassword = {PASSWORD}\n",
+        ),
+    ],
+)
+def test_credentials_from_the_home_directory(
+    name: str, text: str, consumer: SampleBuildout, team_index: Path, tmp_path: Path
 ) -> None:
+    """Credentials from ``~/.netrc`` or ``~/.pypirc``: the URL carries none."""
     home = Path(consumer.env["HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    (home / ".pypirc").write_text(
-        f"[private]\nrepository = http://127.0.0.1:\nusername = {USER}\npassword = {PASSWORD}\n"
-    )
+    (home / name).write_text(text)
+    (home / name).chmod(0o600)  # netrc readers insist on it
     result = run_consumer(consumer, team_index, tmp_path, "{url}")
     assert_installed(consumer, result)
     assert_no_secret(consumer, result)
