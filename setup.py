@@ -44,6 +44,8 @@ setup(
         "pkginfo>=1.10",
         "setuptools",
         "tomli>=1.1; python_version < '3.11'",
+        # uv resolves for other platforms and Pythons (see README, "Targets").
+        "uv>=0.8",
         "zc.buildout>=5",
     ],
     extras_require={
@@ -55,7 +57,6 @@ setup(
             "pytest>=8",
             "pytest-timeout>=2.3",
             "ruff>=0.5",
-            "uv>=0.4",
             "wheel",
             "zc.recipe.egg>=3",
         ],

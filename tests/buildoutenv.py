@@ -8,6 +8,7 @@ or with no network at all (``unshare -n``).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -35,6 +36,7 @@ interpreter = py
 """
 
 
+@functools.cache
 def can_cut_network() -> bool:
     """Whether ``unshare -n`` works here (it needs root, or user namespaces)."""
     if shutil.which("unshare") is None or shutil.which("ip") is None:
@@ -45,6 +47,21 @@ def can_cut_network() -> bool:
         check=False,
     )
     return probe.returncode == 0
+
+
+def offline_command(command: list[str]) -> list[str]:
+    """``command`` in a new network namespace holding nothing but loopback."""
+    return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
+
+
+def empty_caches(base: Path) -> dict[str, str]:
+    """A fresh, empty pip cache, uv cache and HOME (no ~/.buildout/default.cfg)."""
+    import tempfile
+
+    env = {}
+    for name in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "HOME"):
+        env[name] = tempfile.mkdtemp(prefix=f"{name.lower()}-", dir=base)
+    return env
 
 
 @dataclass
@@ -70,19 +87,14 @@ class SampleBuildout:
         return path
 
     def run(self, *args: str, offline: bool = False, env: dict[str, str] | None = None) -> Run:
-        """Run ``bin/buildout`` (in a network namespace with loopback only if ``offline``)."""
+        """Run ``bin/buildout``; ``offline``: in a network namespace with loopback only
+        (where permitted), with empty pip and uv caches and a clean HOME."""
         command = [str(self.directory / "bin" / "buildout"), *args]
-        if offline:
-            command = [
-                "unshare",
-                "-n",
-                "sh",
-                "-c",
-                'ip link set lo up && exec "$@"',
-                "sh",
-                *command,
-            ]
         full_env = dict(self.env)
+        if offline:
+            if can_cut_network():
+                command = offline_command(command)
+            full_env.update(empty_caches(self.directory.parent))
         full_env.update(env or {})
         proc = subprocess.run(
             command,

@@ -281,3 +281,37 @@ def make_truncated(source: Path, directory: str | os.PathLike[str], keep: float 
     out = Path(directory) / source.name
     out.write_bytes(data[: max(1, int(len(data) * keep))])
     return out
+
+
+def make_bootstrap_standins(directory: str | os.PathLike[str]) -> list[Path]:
+    """Placeholder wheels of the bootstrap closure, as an upstream test index holds it.
+
+    The bootstrap projects at the versions installed here, except
+    buildout.privateindex itself (not on any upstream: the recipe builds it
+    from this checkout), and each of its requirements (at the installed
+    version, else at a version its specifier allows).  The placeholders
+    install a harmless module only.
+    """
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    from buildout.privateindex.complete import BOOTSTRAP_PROJECTS
+
+    versions: dict[str, str] = {}
+    for project in BOOTSTRAP_PROJECTS:
+        if canonicalize_name(project) != "buildout-privateindex":
+            versions[project] = importlib.metadata.version(project)
+    for line in importlib.metadata.requires("buildout.privateindex") or []:
+        req = Requirement(line)
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        try:
+            version = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "99.0"
+        versions.setdefault(req.name, version)
+    return [
+        make_wheel(directory, name, version, modules={"placeholder_for_tests.py": ""})
+        for name, version in sorted(versions.items())
+    ]

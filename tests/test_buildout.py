@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from buildout.privateindex.build import build_index, load_index
-from buildout.privateindex.complete import BOOTSTRAP_PROJECTS, installed_version
 from buildoutenv import CONSUMER, SampleBuildout, can_cut_network
-from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
+from distfactory import make_bootstrap_standins, make_sdist, make_tinybackend_wheel, make_wheel
 from servers import StaticServer, serve_directory
 
 OFFLINE = can_cut_network()
@@ -51,10 +50,7 @@ def upstream_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_sdist(dists, "demo-lib", "2.0", "tar.gz", build_requires=["tinybackend"])
     make_wheel(dists, "extra-tool", "3.0")
     make_tinybackend_wheel(dists)
-    for project in BOOTSTRAP_PROJECTS:
-        version = installed_version(project)
-        assert version, project
-        make_wheel(dists, project, version, modules={"placeholder_for_tests.py": ""})
+    make_bootstrap_standins(dists)
     out = tmp_path_factory.mktemp("upstream") / "index"
     assert build_index([dists], out).ok
     return out

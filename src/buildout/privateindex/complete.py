@@ -18,7 +18,6 @@ import subprocess
 import sys
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.markers import default_environment
@@ -40,14 +39,6 @@ BOOTSTRAP_PROJECTS: tuple[str, ...] = (
     "zc.recipe.egg",
     "buildout.privateindex",
 )
-
-
-@dataclass
-class FetchResult:
-    """Files ``pip download`` wrote, and the requirements it could not get."""
-
-    files: list[Path] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
 
 
 def parse_requirements(lines: Iterable[str], *, origin: str) -> list[Requirement]:
@@ -173,33 +164,44 @@ def _last_error(output: str) -> str:
     return (errors or lines or ["pip failed"])[-1]
 
 
-def fetch(
-    reqs: Sequence[Requirement],
-    dest: Path,
-    *,
-    index_url: str,
-    pythonpath: Sequence[str] = (),
-) -> FetchResult:
-    """``pip download`` ``reqs`` with their dependencies from ``index_url`` into ``dest``.
+def version_constraints(versions: Mapping[str, str]) -> list[str]:
+    """Constraint lines for a buildout ``[versions]`` mapping, as buildout reads it.
 
-    All at once first; when that fails, one at a time, so that every
-    requirement that cannot be had is named with pip's reason.
+    A value starting with ``<`` or ``>`` (or another operator) is a specifier,
+    anything else an exact version.  Values that make no requirement (a
+    ``${...}`` left unexpanded, an empty one) are left out.
     """
-    result = FetchResult()
-    if not reqs:
-        return result
-    env = pip_environment(index_url, pythonpath)
-    base = ["download", "--dest", str(dest), "--prefer-binary", "--quiet"]
-    base += ["--retries", "1", "--timeout", "15"]
-    texts = [str(req) for req in reqs]
-    ok, output = _run_pip([*base, *texts], env)
-    if not ok:
-        for text in texts:
-            ok, output = _run_pip([*base, text], env)
-            if not ok:
-                result.failed[text] = _last_error(output)
-    result.files = sorted(path for path in dest.iterdir() if path.is_file())
-    return result
+    lines = []
+    for name, value in sorted(versions.items()):
+        value = value.strip()
+        spec = value if value[:1] in "<>=!~" else f"=={value}"
+        try:
+            lines.append(str(Requirement(f"{name}{spec}")))
+        except InvalidRequirement:
+            logger.debug("ignoring [versions] %s = %s: not a version", name, value)
+    return lines
+
+
+def develop_requirements(location: str, project: str, fallback: Sequence[str]) -> list[str]:
+    """The requirements of a develop egg, with their markers (read with pkginfo).
+
+    ``fallback`` (the requirements as evaluated for this machine) serves when
+    the egg's metadata lists none.
+    """
+    import pkginfo
+
+    base = Path(location)
+    try:
+        candidates = [base, *sorted(p for p in base.iterdir() if p.suffix == ".egg-info")]
+    except OSError:
+        return list(fallback)
+    for candidate in candidates:
+        if not (candidate / "PKG-INFO").is_file():
+            continue
+        meta = pkginfo.Develop(str(candidate))
+        if canonicalize_name(meta.name or "") == project and meta.requires_dist:
+            return [str(req) for req in meta.requires_dist]
+    return list(fallback)
 
 
 def build_local_wheel(source: Path, dest: Path, pythonpath: Sequence[str] = ()) -> str | None:

@@ -24,6 +24,7 @@ from buildout.privateindex.location import (
     parse_location,
     redact,
 )
+from buildout.privateindex.reach import IndexUnavailableError, check_index
 from buildout.privateindex.session import MODES, Session, attach_session, get_session
 
 logger = logging.getLogger("buildout.privateindex")
@@ -77,7 +78,8 @@ def extension(buildout: Any) -> None:
     if mode == "off":
         logger.info("Private index: off; this run uses the usual package index.")
         return
-    value = value or _part_directory(buildout) or ""
+    own = _part_directory(buildout)
+    value = value or own or ""
     if not value:
         raise zc.buildout.UserError(
             "[buildout] option 'private-index': not set, and no part uses the "
@@ -85,9 +87,11 @@ def extension(buildout: Any) -> None:
         )
     try:
         location = parse_location(value, options["directory"])
+        own_path = parse_location(own, options["directory"]).path if own else None
     except LocationError as exc:
         raise zc.buildout.UserError(f"[buildout] option 'private-index': {exc}") from None
-    if not location.exists():
+    if own_path is not None and location.path == own_path and not location.exists():
+        # Only the index this buildout writes may be missing: this run makes it.
         if mode == "pin":
             raise zc.buildout.UserError(
                 f"[buildout] private-index-mode = pin, but the private index "
@@ -100,7 +104,12 @@ def extension(buildout: Any) -> None:
             redact(session.upstream or easy_install.default_index_url),
         )
         return
-    pin(buildout, session, location.with_credentials(find_credentials(location)))
+    location = location.with_credentials(find_credentials(location))
+    try:
+        check_index(location)
+    except IndexUnavailableError as exc:
+        raise zc.buildout.UserError(str(exc)) from None
+    pin(buildout, session, location)
 
 
 def unload(buildout: Any) -> None:
@@ -197,38 +206,6 @@ def _bridge_credentials(session: Session, location: IndexLocation) -> None:
     session.undo.append(lambda: root.removeFilter(quiet))
 
 
-def _refusal(location: IndexLocation, project: str) -> str | None:
-    """Why a remote index refuses us (HTTP 401/403), as an error text, or None."""
-    if location.is_local:
-        return None
-    import base64
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(location.url + _project(project) + "/")
-    creds = location.credentials
-    if creds is not None:
-        token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    try:
-        urllib.request.urlopen(request, timeout=30).close()
-    except urllib.error.HTTPError as exc:
-        if exc.code not in (401, 403):
-            return None
-        if creds is None:
-            return (
-                f"The private index {location.url} asks for credentials (HTTP {exc.code}); "
-                f"put them in the URL, ~/.netrc or ~/.pypirc."
-            )
-        return (
-            f"The private index {location.url} refused the credentials "
-            f"(HTTP {exc.code}) from {creds.origin}."
-        )
-    except OSError:
-        return None
-    return None
-
-
 class _QuietAuthentication(logging.Filter):
     """Drop the finder's 'Authenticating as <user> for <url>' lines."""
 
@@ -241,6 +218,7 @@ def _watch_installer(session: Session) -> None:
     installer = easy_install.Installer
     get_dist = installer._get_dist
     fetch = installer._fetch
+    install_specs = installer.install
     develop = easy_install.pkg_resources.DEVELOP_DIST
 
     def _get_dist(self: Any, requirement: Any, ws: Any) -> Any:
@@ -249,18 +227,26 @@ def _watch_installer(session: Session) -> None:
         except easy_install.MissingDistribution:
             if session.location is None:
                 raise
-            refused = _refusal(session.location, requirement.project_name)
-            if refused:
-                raise zc.buildout.UserError(refused) from None
+            try:
+                check_index(session.location)
+            except IndexUnavailableError as exc:
+                raise zc.buildout.UserError(str(exc)) from None
             raise zc.buildout.UserError(
                 f"The private index {session.location.url} has no distribution "
                 f"for {str(requirement)!r}.  Add it by running buildout once with "
                 f"private-index-mode=off (the upstream index must be reachable)."
             ) from None
         for dist in dists:
-            if dist.precedence != develop:
+            if dist.precedence == develop:
+                requires = [str(req) for req in dist.requires()]
+                session.develop[_project(dist.project_name)] = (dist.location, requires)
+            else:
                 session.used[_project(dist.project_name)] = dist.version
         return dists
+
+    def install(self: Any, specs: Any, working_set: Any = None) -> Any:
+        session.roots.extend(str(spec) for spec in specs)
+        return install_specs(self, specs, working_set)
 
     def _fetch(self: Any, dist: Any, tmp: Any, download_cache: Any) -> Any:
         result = fetch(self, dist, tmp, download_cache)
@@ -269,3 +255,4 @@ def _watch_installer(session: Session) -> None:
 
     _set_attr(session, installer, "_get_dist", _get_dist)
     _set_attr(session, installer, "_fetch", _fetch)
+    _set_attr(session, installer, "install", install)

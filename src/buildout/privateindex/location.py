@@ -90,6 +90,26 @@ class IndexLocation:
         return IndexLocation(self.url, self.path, credentials)
 
 
+def basic_auth_header(credentials: Credentials) -> str:
+    """The ``Authorization`` header value of HTTP basic auth (latin-1, as pip sends it)."""
+    import base64
+
+    pair = f"{credentials.username}:{credentials.password}".encode("latin-1", "replace")
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url`` (default ports filled in): who receives a request."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
 def redact(text: str) -> str:
     """``text`` with the user info of every URL in it replaced by ``***``.
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,28 @@ import zc.buildout.easy_install
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from buildout.privateindex import complete
+from buildout.privateindex import closure, complete
 from buildout.privateindex.build import build_index, load_index
+from buildout.privateindex.buildoutconfig import target_versions
+from buildout.privateindex.closure import DirectoryIndex
 from buildout.privateindex.errors import PrivateIndexError
-from buildout.privateindex.location import redact
+from buildout.privateindex.location import (
+    Credentials,
+    find_credentials,
+    origin,
+    parse_location,
+    redact,
+)
 from buildout.privateindex.metadata import parse_yank
-from buildout.privateindex.model import DistFile
+from buildout.privateindex.resolve import Resolver
 from buildout.privateindex.session import get_session
+from buildout.privateindex.targets import (
+    Target,
+    TargetError,
+    make_targets,
+    parse_platform,
+    parse_python_version,
+)
 from buildout.privateindex.versionsfile import write_versions_file
 
 logger = logging.getLogger("buildout.privateindex")
@@ -65,12 +82,25 @@ class Recipe:
                 f"and the part has no 'sources'"
             )
 
-        try:
-            self.include = complete.parse_requirements(
-                _lines(options.get("include", "")), origin=f"[{name}] option 'include'"
-            )
-        except InvalidRequirement as exc:
-            raise zc.buildout.UserError(str(exc)) from None
+        self.include = _lines(options.get("include", ""))
+        for line in self.include:
+            try:
+                Requirement(line)
+            except InvalidRequirement as exc:
+                raise self._error("include", f"not a requirement ({exc})", line) from None
+
+        platforms = options.get("platforms", "").split()
+        pythons = options.get("python-versions", "").split()
+        for option, values, check in (
+            ("platforms", platforms, parse_platform),
+            ("python-versions", pythons, parse_python_version),
+        ):
+            for value in values:
+                try:
+                    check(value)
+                except TargetError as exc:
+                    raise self._error(option, exc.reason, value) from None
+        self.targets = make_targets(platforms, pythons)
 
         self.complete = self._bool("complete", "true")
 
@@ -98,8 +128,6 @@ class Recipe:
                 ) from None
 
         self._reported = False
-        #: Requirements that could not be fetched in this run: not tried again.
-        self._unavailable: set[str] = set()
         session = get_session(buildout)
         if session is not None:
             session.recipes.append(self)
@@ -116,7 +144,9 @@ class Recipe:
     # -- buildout's recipe protocol -------------------------------------------------
 
     def install(self) -> tuple[str, ...]:
-        self.build()
+        # With the extension, the run's last build (its unload hook, once every
+        # part has run) completes, checks and publishes; this one only indexes.
+        self.build(final=get_session(self.buildout) is None)
         # The index must survive uninstalls and option changes: return nothing.
         return ()
 
@@ -130,19 +160,24 @@ class Recipe:
             sources.insert(0, self.cache_dist)
         return sources
 
-    def build(self) -> None:
-        """Build the index, complete it, and write the versions file; idempotent."""
+    def build(self, final: bool = True) -> None:
+        """Build the index; when ``final``, complete it for every target, write the
+        versions file and publish.  Idempotent."""
         try:
             report = build_index(self._all_sources(), self.directory, yanks=self.yanks)
         except PrivateIndexError as exc:
             raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
         for problem in report.problems:
             logger.warning("[%s] %s", self.name, problem)
-        dists = load_index(self.directory)
         added = len(report.added)
-        if self.complete:
-            dists, fetched = self._complete(dists)
-            added += fetched
+        if final and self.complete:
+            added += self._complete()
+        if not final:
+            return
+        try:
+            dists = load_index(self.directory)
+        except PrivateIndexError as exc:
+            raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
         if added or not self._reported:
             logger.info(
                 "[%s] %d files of %d projects in %s (%d new)",
@@ -162,67 +197,123 @@ class Recipe:
         session = get_session(self.buildout)
         return dict(session.used) if session is not None else {}
 
-    def _requirements(self, dists: list[DistFile]) -> list[Requirement]:
-        used = self._used()
-        reqs = complete.build_requirements(dists)
-        reqs += complete.bootstrap_requirements(used)
-        reqs += [Requirement(f"{name}=={version}") for name, version in sorted(used.items())]
-        return reqs + self.include
-
-    def _complete(self, dists: list[DistFile]) -> tuple[list[DistFile], int]:
-        """Fetch what an offline run needs and the index lacks; (index, files added)."""
-        need = [
-            req
-            for req in complete.missing(self._requirements(dists), dists)
-            if str(req) not in self._unavailable
-        ]
-        if not need:
-            return dists, 0
-        names = ", ".join(str(req) for req in need)
+    def _roots(self) -> list[str]:
+        """What every target installs: what buildout was asked for, ``include``, the
+        bootstrap set.  Develop eggs stand for their requirements."""
         session = get_session(self.buildout)
-        if session is not None and session.pinned:
-            logger.warning(
-                "[%s] the private index lacks %s; run buildout once with "
-                "private-index-mode=off to add them from the upstream index",
-                self.name,
-                names,
-            )
-            return dists, 0
-        upstream = self._upstream()
-        logger.info("[%s] fetching %s from %s", self.name, names, redact(upstream))
-        pythonpath = list(getattr(zc.buildout.easy_install, "pip_path", []))
-        tmp = Path(tempfile.mkdtemp(prefix="privateindex-fetch-"))
-        try:
-            result = complete.fetch(need, tmp, index_url=upstream, pythonpath=pythonpath)
-            for req_text, reason in sorted(result.failed.items()):
-                self._unavailable.add(req_text)
-                local = self._local_project(Requirement(req_text))
-                if local is not None:
-                    error = complete.build_local_wheel(local, tmp, pythonpath)
-                    if error is None:
-                        logger.info("[%s] built %s from %s", self.name, req_text, local)
-                        continue
-                    reason = f"{reason}; building it from {local} failed too: {error}"
+        asked = list(session.roots) if session is not None else []
+        develop = dict(session.develop) if session is not None else {}
+        extensions = self.buildout["buildout"].get("extensions", "").split()
+        roots: dict[str, None] = {}
+        for spec in [*asked, *extensions]:
+            try:
+                req = Requirement(spec)
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(req.name) not in develop:
+                roots[str(req)] = None
+        for project, (location, requires) in sorted(develop.items()):
+            for line in complete.develop_requirements(location, project, requires):
+                if canonicalize_name(Requirement(line).name) not in develop:
+                    roots[line] = None
+        for line in self.include:
+            roots[str(Requirement(line))] = None
+        for req in complete.bootstrap_requirements(self._used()):
+            roots[str(req)] = None
+        return list(roots)
+
+    def _constraints(self, target: Target) -> list[str]:
+        """The pins of ``target``: [versions] as it reads them, then what this run picked."""
+        versions: dict[str, str] | None = None
+        if not target.host:
+            try:
+                versions = target_versions(self.buildout, target)
+            except (OSError, KeyError, AttributeError, zc.buildout.UserError) as exc:
                 logger.warning(
-                    "[%s] could not fetch %s from %s (%s); an offline run may fail",
+                    "[%s] cannot read [versions] for %s (%s); using this machine's",
                     self.name,
-                    req_text,
-                    redact(upstream),
-                    reason,
+                    target,
+                    exc,
                 )
-            report = build_index([*self._all_sources(), str(tmp)], self.directory, yanks=self.yanks)
-            for problem in report.problems:
-                logger.warning("[%s] %s", self.name, problem)
+        if versions is None:
+            section = self.buildout["buildout"].get("versions", "versions") or "versions"
+            versions = dict(self.buildout[section]) if section in self.buildout._raw else {}
+        pinned = {canonicalize_name(name) for name in versions}
+        picked = {k: v for k, v in self._used().items() if k not in pinned}
+        develop = get_session(self.buildout)
+        skip = set(develop.develop) if develop is not None else set()
+        merged = {k: v for k, v in versions.items() if canonicalize_name(k) not in skip}
+        return complete.version_constraints({**merged, **picked})
+
+    def _complete(self) -> int:
+        """Fill the index for every target (online runs), then check each offline."""
+        session = get_session(self.buildout)
+        pinned = session is not None and session.pinned
+        index = DirectoryIndex(self.directory, self.yanks)
+        added = 0 if pinned else self._build_local_checkouts(index)
+        roots = self._roots()
+        constraints = {target: self._constraints(target) for target in self.targets}
+        try:
+            if not pinned:
+                upstream = self._upstream()
+                logger.info(
+                    "[%s] resolving %d targets against %s",
+                    self.name,
+                    len(self.targets),
+                    redact(upstream),
+                )
+                resolver = Resolver(
+                    [_with_credentials(upstream), index.url], sys.executable, self._find_links()
+                )
+                filled = closure.fill(
+                    self.targets,
+                    roots,
+                    constraints,
+                    resolver,
+                    index,
+                    credentials=_credentials_for(upstream),
+                )
+                added += filled.added
+                for problem in filled.problems:
+                    logger.warning("[%s] %s", self.name, problem)
+            local = Resolver([index.url], sys.executable, offline=True)
+            reports = closure.check(self.targets, roots, constraints, local, index)
+        except PrivateIndexError as exc:
+            raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
+        for unreadable in index.problems:
+            logger.warning("[%s] %s", self.name, unreadable)
+        for report in reports:
+            if report.problems:
+                hint = " (run buildout once with private-index-mode=off to add them)"
+                logger.warning("[%s] %s%s", self.name, report.summary(), hint if pinned else "")
+            else:
+                logger.info("[%s] %s", self.name, report.summary())
+        return added
+
+    def _build_local_checkouts(self, index: DirectoryIndex) -> int:
+        """Wheels of bootstrap projects installed from a checkout (not on any index)."""
+        tmp = Path(tempfile.mkdtemp(prefix="privateindex-local-"))
+        pythonpath = list(getattr(zc.buildout.easy_install, "pip_path", []))
+        try:
+            for req in complete.bootstrap_requirements(self._used()):
+                if complete.satisfied(req, index.files):
+                    continue
+                local = complete.local_source_dir(req.name)
+                if local is None:
+                    continue
+                error = complete.build_local_wheel(local, tmp, pythonpath)
+                if error is None:
+                    logger.info("[%s] built %s from %s", self.name, req, local)
+                else:
+                    logger.warning(
+                        "[%s] building %s from %s failed: %s", self.name, req, local, error
+                    )
+            return index.add(tmp) if any(tmp.iterdir()) else 0
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        return load_index(self.directory), len(report.added)
 
-    def _local_project(self, req: Requirement) -> Path | None:
-        """The source directory of a bootstrap project installed from a checkout."""
-        bootstrap = {canonicalize_name(name) for name in complete.BOOTSTRAP_PROJECTS}
-        if canonicalize_name(req.name) not in bootstrap:
-            return None
-        return complete.local_source_dir(req.name)
+    def _find_links(self) -> list[str]:
+        return str(self.buildout["buildout"].get("find-links", "")).split()
 
     def _upstream(self) -> str:
         session = get_session(self.buildout)
@@ -251,6 +342,31 @@ class Recipe:
             report.unchanged,
             len(report.deleted),
         )
+
+
+def _upstream_location(upstream: str) -> tuple[str, Credentials | None]:
+    try:
+        location = parse_location(upstream)
+    except PrivateIndexError:
+        return upstream, None
+    if location.is_local:
+        return location.url, None
+    return location.url, find_credentials(location)
+
+
+def _with_credentials(upstream: str) -> str:
+    """The upstream URL with its credentials (URL, ~/.netrc or ~/.pypirc), for uv's env."""
+    url, creds = _upstream_location(upstream)
+    if creds is None:
+        return url
+    return parse_location(url).with_credentials(creds).url_with_credentials()
+
+
+def _credentials_for(upstream: str) -> Callable[[str], Credentials | None]:
+    """Credentials for files on the upstream's own host; none for any other host."""
+    url, creds = _upstream_location(upstream)
+    home = origin(url)
+    return lambda file_url: creds if creds is not None and origin(file_url) == home else None
 
 
 def _lines(value: str) -> list[str]:

@@ -27,6 +27,11 @@ class Session:
     upstream: str | None = None
     #: Every distribution this run resolved: normalized project -> version.
     used: dict[str, str] = field(default_factory=dict)
+    #: What buildout was asked to install (recipes, parts' eggs), as written.
+    roots: list[str] = field(default_factory=list)
+    #: Develop distributions this run used: normalized project -> (location,
+    #: its requirements as evaluated for this machine).
+    develop: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     #: Distributions fetched this run: (project, version, where from).
     fetched: list[tuple[str, str, str]] = field(default_factory=list)
     #: Recipe instances of this buildout, rebuilt when the run ends.
