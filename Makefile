@@ -10,7 +10,7 @@ VENV   := .venv
 # constraints): every pip call here runs isolated from it.
 ISOLATED := env $(foreach v,$(filter PIP_% UV_%,$(.VARIABLES)),-u $(v)) PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: venv test lint demo clean
+.PHONY: venv test lint demo clean wheelhouse
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 
-test: venv lint
+# The bootstrap test needs the real wheels of the bootstrap closure: fetched
+# from the package registry here, before the (offline) suite runs.
+wheelhouse: venv
+	$(ISOLATED) $(VENV)/bin/python tests/wheelhouse.py build/wheelhouse
+
+test: venv lint wheelhouse
 	bash .ci/install-system-deps
 	$(ISOLATED) $(VENV)/bin/python -m pytest
 

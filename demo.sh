@@ -14,8 +14,13 @@ echo "== 1. online run: populate the download cache and the private index"
 "$buildout" -c buildout.cfg
 
 echo
-echo "== 2. offline run: eggs and download cache emptied, network cut"
+echo "== 2. offline run: eggs and download cache emptied, network cut,"
+echo "      empty pip and uv caches, a clean HOME"
 rm -rf eggs downloads
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+mkdir -p "$fresh/home" "$fresh/pip-cache" "$fresh/uv-cache"
+export HOME="$fresh/home" PIP_CACHE_DIR="$fresh/pip-cache" UV_CACHE_DIR="$fresh/uv-cache"
 if unshare -n true 2>/dev/null; then
     unshare -n sh -c 'ip link set lo up 2>/dev/null || true; exec "$@"' sh \
         "$buildout" -c buildout.cfg | tee .demo-offline.log
@@ -27,6 +32,6 @@ fi
 
 echo
 echo "== what was installed, and from where"
-grep -E "installing only from|Installed from the private index" .demo-offline.log || true
+grep -E "installing only from|Installed from the private index|\] target " .demo-offline.log || true
 bin/demo-python -c 'import docopt, tabulate; print("docopt", docopt.__version__, "from", docopt.__file__); print("tabulate", tabulate.__version__, "from", tabulate.__file__)'
 echo "private index: $(pwd)/private-index/simple/ ($(find private-index/simple -mindepth 1 -maxdepth 1 -type d | wc -l) projects)"

@@ -15,6 +15,7 @@ from buildout.privateindex import extension
 from buildout.privateindex.build import build_index
 from buildout.privateindex.session import get_session
 from distfactory import make_wheel
+from servers import serve_directory
 
 
 @pytest.fixture
@@ -114,24 +115,28 @@ def test_default_location_is_the_parts_directory(make_buildout, tmp_path: Path) 
     extension.unload(buildout)
 
 
-def test_http_index_credentials_stay_out_of_buildout_options(make_buildout) -> None:  # type: ignore[no-untyped-def]
-    buildout = make_buildout(
-        "[buildout]\nextensions = buildout.privateindex\nparts =\n"
-        "private-index = https://joe:p%40ss@packages.example.com/simple\n"
-    )
-    extension.extension(buildout)
-    try:
-        assert buildout["buildout"]["index"] == "https://packages.example.com/simple/"
-        assert buildout["buildout"]["allow-hosts"] == "packages.example.com"
-        assert os.environ["PIP_INDEX_URL"] == "https://joe:p%40ss@packages.example.com/simple/"
-        from zc.buildout import _package_index
-
-        cred = _package_index.PyPIConfig().find_credential(
-            "https://packages.example.com/simple/foo/foo-1.0.tar.gz"
+def test_http_index_credentials_stay_out_of_buildout_options(make_buildout, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with serve_directory(built_index(tmp_path), {"joe": "p@ss"}) as server:
+        host = server.url.split("/")[2]
+        buildout = make_buildout(
+            "[buildout]\nextensions = buildout.privateindex\nparts =\n"
+            f"private-index = http://joe:p%40ss@{host}/simple\n"
         )
-        assert (cred.username, cred.password) == ("joe", "p@ss")
-    finally:
-        extension.unload(buildout)
+        extension.extension(buildout)
+        try:
+            assert buildout["buildout"]["index"] == f"http://{host}/simple/"
+            assert buildout["buildout"]["allow-hosts"] == host
+            assert os.environ["PIP_INDEX_URL"] == f"http://joe:p%40ss@{host}/simple/"
+            from zc.buildout import _package_index
+
+            cred = _package_index.PyPIConfig().find_credential(
+                f"http://{host}/simple/foo/foo-1.0.tar.gz"
+            )
+            assert (cred.username, cred.password) == ("joe", "p@ss")
+        finally:
+            extension.unload(buildout)
+    # The extension's probe of the index sent the credentials.
+    assert server.requests == ["/simple/"]
 
 
 def test_bad_location_is_a_user_error(make_buildout) -> None:  # type: ignore[no-untyped-def]
