@@ -317,9 +317,7 @@ def python_m_pip() -> list[str]:
     return [sys.executable, "-m", "pip"]
 
 
-def test_a_pin_a_target_cannot_install_is_reported(
-    sample: SampleBuildout, tmp_path: Path
-) -> None:
+def test_a_pin_a_target_cannot_install_is_reported(sample: SampleBuildout, tmp_path: Path) -> None:
     dists = tmp_path / "dists"
     dists.mkdir()
     make_wheel(dists, "demo-app", "1.0", requires_python=">=3.11")

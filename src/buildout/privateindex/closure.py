@@ -275,9 +275,7 @@ def check(
 
     def one(target: Target) -> TargetReport:
         report = TargetReport(target)
-        packages, report.problems = resolve_roots(
-            local, target, roots, constraints.get(target, ())
-        )
+        packages, report.problems = resolve_roots(local, target, roots, constraints.get(target, ()))
         report.projects = len(packages)
         sources = sorted((p for p in packages if p.from_source), key=lambda p: p.name)
         report.from_source = [p.pin for p in sources]

@@ -272,9 +272,7 @@ def fetch_files(
     return report
 
 
-def _fetch_one(
-    item: LockedFile, dest: Path, creds: Credentials | None, timeout: float
-) -> Path:
+def _fetch_one(item: LockedFile, dest: Path, creds: Credentials | None, timeout: float) -> Path:
     name = item.filename
     if not name or name.startswith(".") or "/" in name or "\\" in name or "\0" in name:
         raise ValueError(f"refusing the file name {name!r} of {redact(item.url)}")
