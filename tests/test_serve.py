@@ -265,7 +265,7 @@ def test_cli_serve_prints_url_and_stops_on_ctrl_c(index: Path) -> None:
         _, body = request(int(match.group(1)), "/simple/foo/", JSON_TYPE)
         assert json.loads(body)["name"] == "foo"
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from buildout.privateindex.build import build_index
-from buildoutenv import CONSUMER, SampleBuildout, can_cut_network
+from buildoutenv import CONSUMER, SampleBuildout, can_cut_network, empty_caches
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 
 OFFLINE = can_cut_network()
@@ -55,9 +55,12 @@ def run_consumer(
     command = [sys.executable, str(Path(__file__).parent / "netns_consumer.py"), json.dumps(args)]
     if OFFLINE:
         command = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
-    proc = subprocess.run(
-        command, env=consumer.env, capture_output=True, text=True, timeout=600, check=False
-    )
+    env = dict(consumer.env)
+    # An offline proof: empty pip and uv caches (HOME stays: it holds the
+    # test's ~/.netrc or ~/.pypirc, and no ~/.buildout/default.cfg).
+    caches = empty_caches(tmp)
+    env.update(PIP_CACHE_DIR=caches["PIP_CACHE_DIR"], UV_CACHE_DIR=caches["UV_CACHE_DIR"])
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     result: dict[str, object] = json.loads(proc.stdout)
     return result
