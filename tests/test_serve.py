@@ -9,9 +9,11 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -71,6 +73,10 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / ".privateindex" / "state.sqlite").write_text("private")
     (root / "unlisted").mkdir()
     (root / "unlisted" / "a.txt").write_text("a")
+    # A planted link out of the index (an attacker's "sdist").
+    outside = tmp_path_factory.mktemp("outside") / "passwd"
+    outside.write_text("root:x:0:0:secret")
+    (project_dir / "planted-1.0.tar.gz").symlink_to(outside)
     return root
 
 
@@ -222,16 +228,35 @@ def test_files_and_content_types(port: int, index: Path) -> None:
         "/.privateindex/state.sqlite",
         "/%2eprivateindex/state.sqlite",
         "/simple/../.privateindex/state.sqlite",
+        "/simple%2F..%2F.privateindex%2Fstate.sqlite",
+        "/simple/%2e%2e/%2Eprivateindex/state.sqlite",
+        "/simple%5C..%5C.privateindex%5Cstate.sqlite",
         "/simple/foo/.hidden",
+        "/x%00y",
+        "/simple/foo/planted-1.0.tar.gz",
         "/unlisted/",  # no index.html: directories are never listed
         "/simple/foo/nope.whl",
         "/simple/nope/",
     ],
 )
 def test_hidden_and_missing(port: int, path: str) -> None:
+    """The private state, dotfiles, NUL bytes and links out of the index: 404,
+    however the path is spelt (decided on the decoded path)."""
     response, body = request(port, path)
     assert response.status == 404
     assert b"private" not in body and b"secret" not in body
+
+
+def test_a_silent_client_is_disconnected(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection that sends nothing does not hold a thread for ever."""
+    from buildout.privateindex.serve import IndexRequestHandler
+
+    assert IndexRequestHandler.timeout == 30
+    monkeypatch.setattr(IndexRequestHandler, "timeout", 1)  # read per connection
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the server
+        assert time.monotonic() - started < 10
 
 
 def test_requests_are_logged_not_printed(

@@ -112,11 +112,20 @@ def negotiate(accept: str | None) -> str | None:
     return None if best is None else best[3]
 
 
+def _inside(path: str, root: str) -> bool:
+    """Whether ``path``, symbolic links resolved, lies in ``root`` (or is it)."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
 class IndexRequestHandler(SimpleHTTPRequestHandler):
     """Serves one index directory; see the module documentation."""
 
     server_version = "privateindex"
     protocol_version = "HTTP/1.1"  # keep-alive: every response has a Content-Length
+    #: Seconds a connection may stay silent before it is closed (slow clients
+    #: must not hold a thread for ever).
+    timeout = 30
 
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s - %s", self.address_string(), format % args)
@@ -133,11 +142,18 @@ class IndexRequestHandler(SimpleHTTPRequestHandler):
 
     def send_head(self) -> BinaryIO | None:
         url = urlsplit(self.path)
-        segments = [unquote(s) for s in url.path.split("/")]
-        if any(s.startswith(".") and s not in (".", "..") for s in segments) or ".." in segments:
+        # Decide on the decoded path: "%2F" is a "/" and "%2E" a "." to the
+        # file system, so they are to this check too.
+        decoded = unquote(url.path)
+        segments = decoded.replace("\\", "/").split("/")
+        if "\0" in decoded or any(s.startswith(".") for s in segments):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
         path = self.translate_path(self.path)
+        if not _inside(path, str(self.directory)):
+            # A symbolic link in the index that leads out of it.
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
         simple = segments[1:2] == ["simple"]
         if simple and not os.path.exists(path) and len(segments) >= 3:
             self._redirect_normalized(segments)
