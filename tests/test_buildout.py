@@ -224,6 +224,39 @@ def test_recipe_errors_name_part_option_and_value(
     assert "'demo-lib'" in run.output
 
 
+@pytest.mark.parametrize(
+    ("part_extra", "message"),
+    [
+        (
+            "directory = ${buildout:directory}/downloads/index",
+            "[private-index] option 'directory': lies inside the download cache "
+            "'{d}/downloads': '{d}/downloads/index'",
+        ),
+        (
+            "sources = ${buildout:directory}/private-index/own",
+            "[private-index] option 'sources': overlaps the index directory "
+            "'{d}/private-index': '{d}/private-index/own'",
+        ),
+        (
+            "directory = ${buildout:directory}/buildout.cfg/index",
+            "[private-index] option 'directory': '{d}/buildout.cfg' is not a directory: "
+            "'{d}/buildout.cfg/index'",
+        ),
+    ],
+)
+def test_directory_is_checked_before_any_part_runs(
+    sample: SampleBuildout, upstream: StaticServer, part_extra: str, message: str
+) -> None:
+    (sample.directory / "downloads").mkdir(exist_ok=True)
+    (sample.directory / "private-index" / "own").mkdir(parents=True, exist_ok=True)
+    sample.write(config(upstream.url + "simple/", part_extra=part_extra))
+    run = sample.run()
+    assert run.returncode != 0
+    assert message.format(d=sample.directory) in run.output
+    assert "Installing app" not in run.output
+    assert upstream.requests == []
+
+
 def test_consumer_over_http_with_basic_auth(
     sample: SampleBuildout, upstream: StaticServer, tmp_path: Path
 ) -> None:

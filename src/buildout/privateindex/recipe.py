@@ -81,6 +81,7 @@ class Recipe:
                 f"[{name}] nothing to index: buildout has no 'download-cache' "
                 f"and the part has no 'sources'"
             )
+        self._check_directory()
 
         self.include = _lines(options.get("include", ""))
         for line in self.include:
@@ -131,6 +132,31 @@ class Recipe:
         session = get_session(buildout)
         if session is not None:
             session.recipes.append(self)
+
+    def _check_directory(self) -> None:
+        """``directory`` must be writable and apart from every source (checked now,
+        before any part runs, rather than when this part installs)."""
+        directory = os.path.realpath(self.directory)
+        if self.cache_dist is not None:
+            cache = os.path.realpath(os.path.dirname(self.cache_dist))
+            if _within(directory, cache) or _within(cache, directory):
+                where = "inside" if _within(directory, cache) else "around"
+                raise self._error(
+                    "directory", f"lies {where} the download cache {cache!r}", self.directory
+                )
+        for source in self.sources:
+            real = os.path.realpath(source)
+            if _within(real, directory) or _within(directory, real):
+                raise self._error(
+                    "sources", f"overlaps the index directory {self.directory!r}", source
+                )
+        existing = directory
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise self._error("directory", f"{existing!r} is not a directory", self.directory)
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise self._error("directory", f"{existing!r} is not writable", self.directory)
 
     def _error(self, option: str, reason: str, value: str) -> zc.buildout.UserError:
         return zc.buildout.UserError(f"[{self.name}] option {option!r}: {reason}: {value!r}")
@@ -367,6 +393,10 @@ def _credentials_for(upstream: str) -> Callable[[str], Credentials | None]:
     url, creds = _upstream_location(upstream)
     home = origin(url)
     return lambda file_url: creds if creds is not None and origin(file_url) == home else None
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _lines(value: str) -> list[str]:
