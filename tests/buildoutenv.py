@@ -54,6 +54,17 @@ def offline_command(command: list[str]) -> list[str]:
     return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *command]
 
 
+def run_offline(
+    command: list[str], env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with no network but loopback (where ``unshare -n`` is permitted)."""
+    if can_cut_network():
+        command = offline_command(command)
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
 def empty_caches(base: Path) -> dict[str, str]:
     """A fresh, empty pip cache, uv cache and HOME (no ~/.buildout/default.cfg)."""
     import tempfile

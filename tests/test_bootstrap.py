@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from buildout.privateindex.build import build_index, load_index
-from buildoutenv import CONSUMER, SampleBuildout, can_cut_network, empty_caches, offline_command
+from buildoutenv import CONSUMER, SampleBuildout, empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from servers import serve_directory
@@ -54,14 +54,6 @@ def real_upstream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    if can_cut_network():
-        command = offline_command(command)
-    return subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-
-
 def test_fresh_checkout_bootstraps_from_the_index_offline(
     sample: SampleBuildout, real_upstream: Path, tmp_path: Path
 ) -> None:
@@ -82,9 +74,8 @@ def test_fresh_checkout_bootstraps_from_the_index_offline(
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     url = (index / "simple").as_uri() + "/"
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--isolated"]
-    installed = run(
+    installed = run_offline(
         [*pip, "--index-url", url, "zc.buildout", "zc.recipe.egg", "buildout.privateindex"],
-        tmp_path,
         env,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
@@ -92,7 +83,7 @@ def test_fresh_checkout_bootstraps_from_the_index_offline(
     checkout = tmp_path / "checkout"
     checkout.mkdir()
     (checkout / "buildout.cfg").write_text(CONSUMER.format(private_index=index))
-    consumer = run([str(venv / "bin" / "buildout")], checkout, env)
+    consumer = run_offline([str(venv / "bin" / "buildout")], env, cwd=checkout)
     output = consumer.stdout + consumer.stderr
     assert consumer.returncode == 0, output
     assert f"installing only from {url}" in output

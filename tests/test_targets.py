@@ -22,7 +22,7 @@ from buildout.privateindex.targets import (
     parse_platform,
     parse_python_version,
 )
-from buildoutenv import SampleBuildout, can_cut_network, offline_command
+from buildoutenv import SampleBuildout, empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import (
     make_bootstrap_standins,
@@ -32,7 +32,6 @@ from distfactory import (
 )
 from servers import StaticServer, serve_directory
 
-OFFLINE = can_cut_network()
 PLATFORMS = ("manylinux_2_17_x86_64", "manylinux_2_17_aarch64", "macosx_11_0_arm64", "win_amd64")
 PYTHONS = ("3.10", "3.12")
 #: The one target the upstream has no ``lib`` wheel for.
@@ -210,18 +209,8 @@ def fill(sample: SampleBuildout, server: StaticServer) -> str:
 def offline(command: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
     """Run ``command`` with no network (when possible) and empty pip and uv caches."""
     env = isolated_pip_environ()
-    for name in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "HOME"):
-        path = tmp / name.lower()
-        path.mkdir(exist_ok=True)
-        env[name] = str(path)
-    return subprocess.run(
-        offline_command(command) if OFFLINE else command,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    env.update(empty_caches(tmp))
+    return run_offline(command, env)
 
 
 def test_one_online_run_fills_every_target(
