@@ -214,3 +214,9 @@ def remove_orphans(simple: str, tracked: Mapping[str, Collection[str]]) -> None:
             if _is_ours(name):
                 logger.info("removing %s, left by an interrupted build", name)
                 remove_quietly(os.path.join(entry.path, name))
+
+
+def is_within(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or lies below it (both as given: resolve
+    symbolic links first where they matter)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

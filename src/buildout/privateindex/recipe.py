@@ -26,6 +26,7 @@ from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.buildoutconfig import target_versions
 from buildout.privateindex.closure import DirectoryIndex
 from buildout.privateindex.errors import PrivateIndexError
+from buildout.privateindex.fsutil import is_within
 from buildout.privateindex.location import (
     Credentials,
     find_credentials,
@@ -139,14 +140,14 @@ class Recipe:
         directory = os.path.realpath(self.directory)
         if self.cache_dist is not None:
             cache = os.path.realpath(os.path.dirname(self.cache_dist))
-            if _within(directory, cache) or _within(cache, directory):
-                where = "inside" if _within(directory, cache) else "around"
+            if is_within(directory, cache) or is_within(cache, directory):
+                where = "inside" if is_within(directory, cache) else "around"
                 raise self._error(
                     "directory", f"lies {where} the download cache {cache!r}", self.directory
                 )
         for source in self.sources:
             real = os.path.realpath(source)
-            if _within(real, directory) or _within(directory, real):
+            if is_within(real, directory) or is_within(directory, real):
                 raise self._error(
                     "sources", f"overlaps the index directory {self.directory!r}", source
                 )
@@ -393,10 +394,6 @@ def _credentials_for(upstream: str) -> Callable[[str], Credentials | None]:
     url, creds = _upstream_location(upstream)
     home = origin(url)
     return lambda file_url: creds if creds is not None and origin(file_url) == home else None
-
-
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _lines(value: str) -> list[str]:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from . import metadata
 from .errors import SourceError
+from .fsutil import is_within
 from .model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Problem
 
 __all__ = ["Candidate", "check_sources", "iter_candidates"]
@@ -62,7 +63,7 @@ def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> lis
         except OSError as exc:
             raise SourceError(path, exc.strerror or str(exc)) from None
         real = os.path.realpath(path)
-        if real == real_output or real.startswith(real_output.rstrip(os.sep) + os.sep):
+        if is_within(real, real_output):
             raise SourceError(path, "lies inside the output directory")
         checked.append(os.path.abspath(path))
     return checked

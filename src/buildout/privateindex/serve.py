@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from packaging.utils import canonicalize_name
 
 from .errors import IndexStateError
+from .fsutil import is_within
 from .render import HTML_TYPE, HTML_V1_TYPE, JSON_TYPE
 
 __all__ = ["make_server", "negotiate", "server_url"]
@@ -112,12 +113,6 @@ def negotiate(accept: str | None) -> str | None:
     return None if best is None else best[3]
 
 
-def _inside(path: str, root: str) -> bool:
-    """Whether ``path``, symbolic links resolved, lies in ``root`` (or is it)."""
-    real, top = os.path.realpath(path), os.path.realpath(root)
-    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
-
-
 class IndexRequestHandler(SimpleHTTPRequestHandler):
     """Serves one index directory; see the module documentation."""
 
@@ -150,7 +145,7 @@ class IndexRequestHandler(SimpleHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
         path = self.translate_path(self.path)
-        if not _inside(path, str(self.directory)):
+        if not is_within(os.path.realpath(path), os.path.realpath(self.directory)):
             # A symbolic link in the index that leads out of it.
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
