@@ -222,6 +222,23 @@ def test_recipe_errors_name_part_option_and_value(
     run = sample.run()
     assert "[private-index] option 'yank':" in run.output
     assert "'demo-lib'" in run.output
+    sample.write(config(upstream.url + "simple/", part_extra="include = not a req!"))
+    run = sample.run()
+    assert "[private-index] option 'include': not a requirement (" in run.output
+    assert "'not a req!'" in run.output
+    sample.write(config(upstream.url + "simple/", part_extra="platforms = win_amd64 macosx_11"))
+    run = sample.run()
+    assert (
+        "[private-index] option 'platforms': not a wheel platform tag this package can "
+        "resolve for (examples: " in run.output
+    )
+    assert "'macosx_11'" in run.output
+    sample.write(config(upstream.url + "simple/", part_extra="python-versions = 3.12 2.7"))
+    run = sample.run()
+    assert (
+        "[private-index] option 'python-versions': not a Python version 3.8 or later "
+        "(such as 3.12 or 3.12.4): '2.7'" in run.output
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -39,35 +38,6 @@ BOOTSTRAP_PROJECTS: tuple[str, ...] = (
     "zc.recipe.egg",
     "buildout.privateindex",
 )
-
-
-def parse_requirements(lines: Iterable[str], *, origin: str) -> list[Requirement]:
-    """Parse requirement strings, skipping those whose markers exclude this Python.
-
-    Raises ``InvalidRequirement`` naming ``origin`` for a malformed one.
-    """
-    env = default_environment()
-    result = []
-    for line in lines:
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
-            raise InvalidRequirement(f"{origin}: {text!r}: {exc}") from None
-        if req.marker is None or req.marker.evaluate(env):  # type: ignore[arg-type]
-            result.append(req)
-    return result
-
-
-def build_requirements(dists: Iterable[DistFile]) -> list[Requirement]:
-    """The PEP 517 build requirements of every sdist among ``dists``."""
-    seen: dict[str, Requirement] = {}
-    for dist in dists:
-        for req in parse_requirements(dist.effective_build_requires, origin=dist.filename):
-            seen.setdefault(str(req), req)
-    return [seen[key] for key in sorted(seen)]
 
 
 def installed_version(project: str) -> str | None:
@@ -120,12 +90,6 @@ def satisfied(req: Requirement, dists: Iterable[DistFile]) -> bool:
         if req.specifier.contains(version, prereleases=True):
             return True
     return False
-
-
-def missing(reqs: Iterable[Requirement], dists: Sequence[DistFile]) -> list[Requirement]:
-    """The requirements no file in ``dists`` satisfies, deduplicated and sorted."""
-    by_text = {str(req): req for req in reqs if not satisfied(req, dists)}
-    return [by_text[key] for key in sorted(by_text)]
 
 
 def pip_environment(
