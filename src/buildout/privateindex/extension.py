@@ -105,11 +105,16 @@ def extension(buildout: Any) -> None:
         )
         return
     location = location.with_credentials(find_credentials(location))
+    _require_usable(location)
+    pin(buildout, session, location)
+
+
+def _require_usable(location: IndexLocation) -> None:
+    """Stop the run, naming the index and the cause, unless it can serve it."""
     try:
         check_index(location)
     except IndexUnavailableError as exc:
         raise zc.buildout.UserError(str(exc)) from None
-    pin(buildout, session, location)
 
 
 def unload(buildout: Any) -> None:
@@ -227,10 +232,7 @@ def _watch_installer(session: Session) -> None:
         except easy_install.MissingDistribution:
             if session.location is None:
                 raise
-            try:
-                check_index(session.location)
-            except IndexUnavailableError as exc:
-                raise zc.buildout.UserError(str(exc)) from None
+            _require_usable(session.location)
             raise zc.buildout.UserError(
                 f"The private index {session.location.url} has no distribution "
                 f"for {str(requirement)!r}.  Add it by running buildout once with "

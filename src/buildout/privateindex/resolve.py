@@ -226,14 +226,6 @@ def _reason(output: str) -> str:
     return text.removeprefix("error: ").replace("  ", " ")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class FetchReport:
     """Files fetched into a directory, and the ones that could not be."""
