@@ -29,6 +29,7 @@ from buildout.privateindex.errors import PrivateIndexError
 from buildout.privateindex.fsutil import is_within
 from buildout.privateindex.location import (
     Credentials,
+    IndexLocation,
     find_credentials,
     origin,
     parse_location,
@@ -283,6 +284,7 @@ class Recipe:
         try:
             if not pinned:
                 upstream = self._upstream()
+                location = _upstream_location(upstream)
                 logger.info(
                     "[%s] resolving %d targets against %s",
                     self.name,
@@ -290,7 +292,9 @@ class Recipe:
                     redact(upstream),
                 )
                 resolver = Resolver(
-                    [_with_credentials(upstream), index.url], sys.executable, self._find_links()
+                    [location.url_with_credentials(), index.url],
+                    sys.executable,
+                    self._find_links(),
                 )
                 filled = closure.fill(
                     self.targets,
@@ -298,7 +302,7 @@ class Recipe:
                     constraints,
                     resolver,
                     index,
-                    credentials=_credentials_for(upstream),
+                    credentials=_credentials_for(location),
                 )
                 added += filled.added
                 for problem in filled.problems:
@@ -371,28 +375,18 @@ class Recipe:
         )
 
 
-def _upstream_location(upstream: str) -> tuple[str, Credentials | None]:
+def _upstream_location(upstream: str) -> IndexLocation:
+    """The upstream index with its credentials (URL, ~/.netrc or ~/.pypirc), read once."""
     try:
         location = parse_location(upstream)
     except PrivateIndexError:
-        return upstream, None
-    if location.is_local:
-        return location.url, None
-    return location.url, find_credentials(location)
+        return IndexLocation(upstream)
+    return location.with_credentials(find_credentials(location))
 
 
-def _with_credentials(upstream: str) -> str:
-    """The upstream URL with its credentials (URL, ~/.netrc or ~/.pypirc), for uv's env."""
-    url, creds = _upstream_location(upstream)
-    if creds is None:
-        return url
-    return parse_location(url).with_credentials(creds).url_with_credentials()
-
-
-def _credentials_for(upstream: str) -> Callable[[str], Credentials | None]:
+def _credentials_for(upstream: IndexLocation) -> Callable[[str], Credentials | None]:
     """Credentials for files on the upstream's own host; none for any other host."""
-    url, creds = _upstream_location(upstream)
-    home = origin(url)
+    creds, home = upstream.credentials, origin(upstream.url)
     return lambda file_url: creds if creds is not None and origin(file_url) == home else None
 
 
