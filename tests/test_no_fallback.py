@@ -14,23 +14,13 @@ from pathlib import Path
 import pytest
 
 from buildout.privateindex.build import build_index
+from buildoutenv import CONSUMER as BASE_CONSUMER
 from buildoutenv import SampleBuildout
 from distfactory import make_wheel
 from servers import StaticServer, serve_directory
 
-CONSUMER = """
-[buildout]
-extensions = buildout.privateindex
-index = {upstream}
-private-index = {private_index}
-newest = false
-parts = app
-
-[app]
-recipe = zc.recipe.egg
-eggs = demo-app
-interpreter = py
-"""
+#: The team's consumer buildout, with an upstream ``index`` a fallback would use.
+CONSUMER = BASE_CONSUMER.replace("[buildout]\n", "[buildout]\nindex = {upstream}\n", 1)
 
 
 @pytest.fixture(scope="module")
