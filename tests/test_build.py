@@ -15,11 +15,13 @@ from buildout.privateindex.build import BuildReport, build_index, load_index
 from buildout.privateindex.errors import IndexStateError, SourceError, YankSpecError
 from buildout.privateindex.model import Kind, ReadResult
 from distfactory import (
+    core_metadata,
     make_egg,
     make_plain_tarball,
     make_sdist,
     make_truncated,
     make_wheel,
+    write_wheel_archive,
 )
 from indexcheck import anchors, check_index, hrefs, page_bytes, sha256
 
@@ -401,6 +403,9 @@ def test_bad_files_are_reported_once_and_the_rest_indexed(
     make_sdist(bad, "good", "1.0", filename="a<b>&\"c'-1.0.tar.gz")
     (bad / "dangling-1.0.tar.gz").symlink_to(tmp_path / "nowhere")
     make_wheel(bad, "spicy", "1.0", summary='<script>alert("x")</script> & co')
+    # pip refuses a wheel whose .dist-info is named for another project
+    mism = {"other-9.9.dist-info/METADATA": core_metadata("mism", "1.0").encode()}
+    write_wheel_archive(bad / "mism-1.0-py3-none-any.whl", mism, "other-9.9.dist-info")
     out = tmp_path / "index"
     report = build([src, bad], out)
     problems = {os.path.basename(p.path): p.reason for p in report.problems}
@@ -414,6 +419,7 @@ def test_bad_files_are_reported_once_and_the_rest_indexed(
             "loop",
             "a<b>&\"c'-1.0.tar.gz",
             "dangling-1.0.tar.gz",
+            "mism-1.0-py3-none-any.whl",
         ]
     )
     assert len(report.problems) == len(problems)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import random
+import re
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -439,8 +440,10 @@ def test_versions_that_agree(tmp_path: Path, meta_version: str, file_version: st
 def test_file_name_disagrees_with_metadata(
     tmp_path: Path, meta: tuple[str, str], filename: str, words: list[str]
 ) -> None:
-    if filename.endswith(".whl"):
-        path = make_wheel(tmp_path, *meta, filename=filename)
+    if filename.endswith(".whl"):  # a .dist-info named as pip wants, for the file
+        dist_info = "-".join(filename.split("-")[:2]) + ".dist-info"
+        files = {f"{dist_info}/METADATA": core_metadata(*meta).encode()}
+        path = write_wheel_archive(tmp_path / filename, files, dist_info)
     elif filename.endswith(".egg"):
         path = make_egg(tmp_path, *meta, filename=filename)
     else:
@@ -493,10 +496,28 @@ def test_bad_metadata(tmp_path: Path, text: str, reason: str) -> None:
     assert not isinstance(info.value, NotADistributionError)
 
 
-def test_wheel_dist_info_is_chosen_by_name(tmp_path: Path) -> None:
-    vendored = {"other-9.0.dist-info/METADATA": core_metadata("other", "9.0").encode()}
-    dist = read(make_wheel(tmp_path, "foo", "1.0", extra_files=vendored)).dist
-    assert (dist.name, dist.version) == ("foo", "1.0")
+@pytest.mark.parametrize(
+    ("dist_infos", "reason"),
+    [
+        # pip: "multiple .dist-info directories found"
+        (("foo-1.0", "other-9.0"), "more than one .dist-info directory: 'foo-1.0.dist-info', "),
+        (("foo-1.0", "Foo-1.0"), "more than one .dist-info directory"),
+        # pip: ".dist-info directory 'other-9.9.dist-info' does not start with 'mism'"
+        (("other-9.9",), "the .dist-info directory 'other-9.9.dist-info' is not named for 'foo'"),
+    ],
+)
+def test_wheel_dist_info_checked_as_pip_does(
+    tmp_path: Path, dist_infos: tuple[str, ...], reason: str
+) -> None:
+    files = {
+        f"{d}.dist-info/METADATA": core_metadata(d.split("-")[0], "1.0").encode()
+        for d in dist_infos
+    }
+    path = write_wheel_archive(
+        tmp_path / "foo-1.0-py3-none-any.whl", files, f"{dist_infos[0]}.dist-info"
+    )
+    with pytest.raises(DistributionError, match=re.escape(reason)):
+        read_distribution(path)
 
 
 def test_wheel_single_dist_info_with_unnormalized_name(tmp_path: Path) -> None:
@@ -516,7 +537,7 @@ def test_wheel_single_dist_info_with_unnormalized_name(tmp_path: Path) -> None:
         ({"x/foo-1.0.dist-info/METADATA": b"Name: foo\n"}, r"no \*\.dist-info/METADATA"),
         (
             {"foo-1.0.dist-info/METADATA": b"", "Foo-1.0.dist-info/METADATA": b""},
-            "more than one metadata file",
+            "more than one .dist-info directory",
         ),
     ],
 )

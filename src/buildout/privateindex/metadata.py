@@ -168,10 +168,8 @@ def _read_zip(path: str, f: io.BufferedIOBase, kind: Kind) -> tuple[bytes | None
         if kind is Kind.EGG:
             wanted = ["EGG-INFO/PKG-INFO"] if "EGG-INFO/PKG-INFO" in names else []
         elif kind is Kind.WHEEL:
-            dirs = _dist_info_dirs(names, os.path.basename(path))
-            wanted = [m for d in dirs if (m := f"{d}/METADATA") in names]
-            if len(wanted) > 1:
-                raise DistributionError(path, f"more than one metadata file: {', '.join(wanted)}")
+            dist_info = _dist_info_dir(path, names)
+            wanted = [m for m in (f"{dist_info}/METADATA",) if m in names]
         else:  # like a tar sdist: the first top-level PKG-INFO in archive order
             wanted = [n for n in names if n.endswith("/PKG-INFO") and _topdir(n, "PKG-INFO")][:1]
         if not wanted:
@@ -184,13 +182,25 @@ def _read_zip(path: str, f: io.BufferedIOBase, kind: Kind) -> tuple[bytes | None
         return zf.read(wanted[0]), pyproject
 
 
-def _dist_info_dirs(names: list[str], filename: str) -> list[str]:
-    """A wheel's top-level ``.dist-info`` directory: the one, or those named for it."""
-    found = {top for n in names if (top := n.partition("/")[0]).endswith(".dist-info") and "/" in n}
-    if len(found) <= 1:
-        return sorted(found)
-    wheel_name = canonicalize_name(filename.partition("-")[0])
-    return sorted(d for d in found if canonicalize_name(d.partition("-")[0]) == wheel_name)
+def _dist_info_dir(path: str, names: list[str]) -> str:
+    """A wheel's one top-level ``.dist-info`` directory, checked as pip checks it.
+
+    pip (``wheel_dist_info_dir``) refuses a wheel with no such directory, with
+    several, or with one whose normalized name does not start with the
+    project name in the file name: an index must not offer what pip refuses.
+    """
+    found = sorted({top for n in names if (top := n.partition("/")[0]).endswith(".dist-info")})
+    if not found:
+        raise DistributionError(path, "no *.dist-info/METADATA in the wheel")
+    if len(found) > 1:
+        listed = ", ".join(repr(d) for d in found)
+        raise DistributionError(path, f"more than one .dist-info directory: {listed}")
+    wheel_name = canonicalize_name(os.path.basename(path).partition("-")[0])
+    if not canonicalize_name(found[0]).startswith(wheel_name):
+        raise DistributionError(
+            path, f"the .dist-info directory {found[0]!r} is not named for {wheel_name!r}"
+        )
+    return found[0]
 
 
 def _build_requires(pyproject: bytes | None) -> tuple[str, ...] | None:
