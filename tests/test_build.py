@@ -545,3 +545,29 @@ def test_a_yank_that_matches_no_file_is_reported(
         "yank foo==9.9 matches no file in the index",
         "yank nothing==1 matches no file in the index",
     ]
+
+
+def test_control_characters_never_reach_a_page(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    make_wheel(
+        src,
+        "noisy",
+        "1.0",
+        summary="ring\x07 the \x1b[31mbell\x00 \u202eevil",
+        requires_python=">=3.8\x1b[0m,\x00<4",
+    )
+    pkg_info = core_metadata("quiet", "1.0", summary="tab\tand\x1funit\x85separators")
+    make_sdist(src, "quiet", "1.0", pkg_info=pkg_info)
+    out = tmp_path / "index"
+    report = build([src], out)
+    assert report.ok, report.problems
+    pages = page_bytes(out)
+    for name, data in pages.items():
+        text = data.decode("utf-8")
+        assert not [c for c in text if (c < " " and c != "\n") or c in "\x7f\u202e"], name
+    landing = (out / "index.html").read_text()
+    assert "ring the [31mbell evil" in landing
+    assert "tab and unit separators" in landing
+    [noisy] = json.loads((out / "simple" / "noisy" / "index.json").read_text())["files"]
+    assert noisy["requires-python"] == ">=3.8[0m,<4"

@@ -93,6 +93,26 @@ def test_bad_files_are_warned_about_once_each(
     assert match and match.groups() == ("1", "1", "1", "2", "0")
 
 
+def test_hostile_file_names_cannot_forge_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    make_wheel(src, "good", "1.0")
+    # A newline forges a summary line, ESC clears the screen, BEL rings.
+    forged = "evil\x1b[2J\x07-1.0\nindexed 999 files in 999 projects.tar.gz"
+    make_sdist(src, "evil", "1.0", filename=forged)
+    code, out, err = run(capsys, "build", src, "-o", tmp_path / "index")
+    assert code == 0
+    assert "\x1b" not in err and "\x07" not in err
+    [warning] = err.splitlines()
+    assert warning.startswith(f"warning: {src}/evil\\x1b[2J\\x07-1.0\\nindexed 999 files")
+    assert "holds a control character" in warning
+    match = SUMMARY.fullmatch(out)
+    assert match and match.groups() == ("1", "1", "1", "1", "0")
+    assert not list((tmp_path / "index" / "simple").glob("evil*"))
+
+
 def test_strict_exits_1_after_reporting_all_bad_files(
     broken: tuple[Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

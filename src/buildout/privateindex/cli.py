@@ -194,7 +194,7 @@ def _build(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.clear()
     for problem in report.problems:
-        print(f"warning: {problem.path}: {problem.reason}", file=sys.stderr)
+        print(f"warning: {problem}", file=sys.stderr)
     if not args.quiet:
         print(
             f"indexed {_plural(report.files, 'file')} in "

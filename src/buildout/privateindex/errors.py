@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from .safetext import printable
+
 
 class PrivateIndexError(Exception):
     """Base class for every error this package raises on purpose."""
@@ -19,7 +21,7 @@ class DistributionError(PrivateIndexError, ValueError):
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = os.fspath(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(printable(f"{self.path}: {reason}"))
 
 
 class NotADistributionError(DistributionError):
@@ -58,4 +60,4 @@ class IndexStateError(PrivateIndexError, ValueError):
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = os.fspath(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(printable(f"{self.path}: {reason}"))

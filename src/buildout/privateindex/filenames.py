@@ -116,6 +116,8 @@ def parse_filename(filename: str) -> tuple[Kind, NormalizedName, Version]:
     >>> kind.value, name, str(version)
     ('sdist', 'foo-bar', '1.0')
     """
+    if not filename.isprintable():
+        raise ValueError(f"file name {filename!r} holds a control character")
     kind = classify(filename)
     if kind is Kind.WHEEL:
         try:

@@ -22,6 +22,7 @@ from .coreheaders import used_part
 from .errors import DistributionError, NotADistributionError
 from .filenames import check_filename, classify, parse_yank, sdist_suffix
 from .model import DistFile, Kind, ReadResult
+from .safetext import without_controls
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -228,6 +229,11 @@ def _field(raw: dict[str, object], unparsed: dict[str, list[str]], key: str) -> 
     return values[0] if values else None
 
 
+def _one_line(value: str | None) -> str:
+    """A header's value on one line, without control characters (for pages)."""
+    return " ".join(without_controls(" ".join((value or "").split())).split())
+
+
 def _parse_core_metadata(path: str, data: bytes) -> tuple[str, str, str | None, str]:
     """Name, version, Requires-Python and Summary (coreheaders.USED_FIELDS), leniently."""
     try:
@@ -254,8 +260,8 @@ def _parse_core_metadata(path: str, data: bytes) -> tuple[str, str, str | None, 
         raise DistributionError(
             path, f"invalid version {version!r} in metadata (not PEP 440)"
         ) from None
-    requires_python = (_field(fields, unparsed, "requires_python") or "").strip() or None
-    summary = " ".join((_field(fields, unparsed, "summary") or "").split())
+    requires_python = _one_line(_field(fields, unparsed, "requires_python")) or None
+    summary = _one_line(_field(fields, unparsed, "summary"))
     return name, version, requires_python, summary
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .safetext import printable
+
 
 class Kind(str, enum.Enum):
     """The kind of a distribution file."""
@@ -79,4 +81,5 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        """``path: reason``, with control characters escaped (safe to print)."""
+        return printable(f"{self.path}: {self.reason}")

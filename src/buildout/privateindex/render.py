@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .model import DistFile
+from .safetext import without_controls
 
 __all__ = [
     "API_VERSION",
@@ -70,7 +71,9 @@ class PageFile:
 
 
 def _e(text: str) -> str:
-    return escape(text, quote=True)
+    """HTML-escaped, without control characters (no page needs one, and they
+    are not allowed in HTML)."""
+    return escape(without_controls(text), quote=True)
 
 
 def _file_key(page_file: PageFile) -> tuple[str, str, str]:
