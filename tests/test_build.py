@@ -571,3 +571,72 @@ def test_control_characters_never_reach_a_page(tmp_path: Path) -> None:
     assert "tab and unit separators" in landing
     [noisy] = json.loads((out / "simple" / "noisy" / "index.json").read_text())["files"]
     assert noisy["requires-python"] == ">=3.8[0m,<4"
+
+
+def test_a_tree_of_any_depth_is_scanned(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    deep = src
+    for _ in range(1500):  # far past Python's recursion limit (and mkdir -p's)
+        deep = deep / "d"
+        deep.mkdir(parents=deep.parent == src)
+    make_wheel(deep, "deep", "1.0")
+    make_wheel(src, "shallow", "1.0")
+    (deep / "loop").symlink_to(src / "d")
+    report = build([src], tmp_path / "index")
+    assert report.added == ["deep-1.0-py3-none-any.whl", "shallow-1.0-py3-none-any.whl"]
+    assert [(p.path, p.reason) for p in report.problems] == [
+        (str(deep / "loop"), "symbolic link loop; not followed")
+    ]
+    _remove_deep(src)  # shutil.rmtree, and so pytest, recurses: it cannot
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a tree of any depth, deepest directories first, without recursion."""
+    pending, order = [str(top)], []
+    while pending:
+        path = pending.pop()
+        order.append(path)
+        with os.scandir(path) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                else:
+                    os.unlink(entry.path)
+    for path in reversed(order):
+        os.rmdir(path)
+
+
+def _mkdir_at(fd: int, name: str) -> int:
+    os.mkdir(name, dir_fd=fd)
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+
+
+def test_a_path_longer_than_path_max_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    make_wheel(src, "near", "1.0")
+    # Made relative to open directories: no path this long can be passed whole.
+    name = "n" * 200
+    fds = [os.open(src, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for _ in range(os.pathconf(src, "PC_PATH_MAX") // 200 + 1):
+            fds.append(_mkdir_at(fds[-1], name))
+        data = (src / "near-1.0-py3-none-any.whl").read_bytes()
+        fd = os.open("far-1.0-py3-none-any.whl", os.O_WRONLY | os.O_CREAT, dir_fd=fds[-1])
+        os.write(fd, data)
+        os.close(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    report = build([src], tmp_path / "index")
+    assert report.added == ["near-1.0-py3-none-any.whl"]
+    [problem] = report.problems
+    assert len(problem.path) > os.pathconf(src, "PC_PATH_MAX") and problem.path.startswith(str(src))
+    assert problem.reason.endswith("its path is longer than this system allows (PATH_MAX)")
+    # The command line counts it, and fails with --strict.
+    from buildout.privateindex.cli import main
+
+    assert main(["build", "--strict", "-q", str(src), "-o", str(tmp_path / "index")]) == 1
+    assert "PATH_MAX" in capsys.readouterr().err

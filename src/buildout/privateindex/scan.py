@@ -11,6 +11,7 @@ one at a time, so that a build need not hold every source file in memory.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import stat as stat_module
@@ -92,6 +93,20 @@ def _list_dir(path: str) -> list[tuple[str, bool]]:
     return listing
 
 
+class _Dir(NamedTuple):
+    """A directory being scanned: its path with a separator, identity, and the entries left."""
+
+    prefix: str
+    ident: tuple[int, int]
+    entries: Iterator[tuple[str, bool]]
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return "its path is longer than this system allows (PATH_MAX)"
+    return exc.strerror or str(exc)
+
+
 class _Scanner:
     def __init__(self, exclude: tuple[int, int] | None, given: set[str]) -> None:
         self.problems: list[Problem] = []
@@ -114,44 +129,65 @@ class _Scanner:
             self.produced.add(path)
         yield Candidate(path, filename, st.st_size, st.st_mtime_ns)
 
-    def scan_dir(
-        self, path: str, st: os.stat_result, ancestors: frozenset[tuple[int, int]]
-    ) -> Iterator[Candidate]:
+    def enter(self, path: str, st: os.stat_result, ancestors: set[tuple[int, int]]) -> _Dir | None:
+        """The listing of directory ``path`` to scan, or None if it is not to be scanned."""
         ident = _identity(st)
         if ident in ancestors:
             self.problem(path, "symbolic link loop; not followed")
-            return
+            return None
         if ident in self.visited:
             logger.debug("%s: already scanned", path)
-            return
+            return None
         self.visited.add(ident)
         if ident == self.exclude:
             logger.debug("%s: the output directory; not scanned", path)
-            return
+            return None
         try:
             listing = _list_dir(path)
         except OSError as exc:
-            self.problem(path, f"cannot list directory: {exc.strerror or exc}")
-            return
-        inner = ancestors | {ident}
+            self.problem(path, f"cannot list directory: {_reason(exc)}")
+            return None
         prefix = path if path.endswith(os.sep) else path + os.sep
+        return _Dir(prefix, ident, iter(listing))
+
+    def scan_dir(self, path: str, st: os.stat_result) -> Iterator[Candidate]:
+        """The candidates below directory ``path``, depth first, entries by name.
+
+        Iterative, with a stack of open listings: a tree of any depth is
+        scanned (a recursive walk stops at Python's recursion limit).
+        """
+        ancestors: set[tuple[int, int]] = set()
+        top = self.enter(path, st, ancestors)
+        stack = [top] if top is not None else []
+        if top is not None:
+            ancestors.add(top.ident)
         given = self.given
-        for name, is_dir in listing:
+        while stack:
+            current = stack[-1]
+            entry = next(current.entries, None)
+            if entry is None:
+                stack.pop()
+                ancestors.discard(current.ident)
+                continue
+            name, is_dir = entry
             looks_like_dist = name.endswith(_SUFFIXES) and metadata.classify(name) is not None
             if not is_dir and not looks_like_dist:
                 continue  # no need to stat what is ignored anyway
-            entry_path = prefix + name
+            entry_path = current.prefix + name
             try:
                 entry_st = os.stat(entry_path)
             except OSError as exc:
-                if looks_like_dist:
-                    self.problem(entry_path, f"cannot stat: {exc.strerror or exc}")
+                if looks_like_dist or exc.errno == errno.ENAMETOOLONG:
+                    self.problem(entry_path, f"cannot stat: {_reason(exc)}")
                 continue
             if stat_module.S_ISDIR(entry_st.st_mode):
                 if looks_like_dist:
                     self.problem(entry_path, "a directory (unpacked?), not a distribution file")
                     continue
-                yield from self.scan_dir(entry_path, entry_st, inner)
+                inner = self.enter(entry_path, entry_st, ancestors)
+                if inner is not None:
+                    stack.append(inner)
+                    ancestors.add(inner.ident)
             elif not looks_like_dist:
                 continue  # it changed from a directory meanwhile
             elif not stat_module.S_ISREG(entry_st.st_mode):
@@ -166,10 +202,10 @@ class _Scanner:
             try:
                 st = os.stat(source)
             except OSError as exc:
-                self.problem(source, f"cannot stat: {exc.strerror or exc}")
+                self.problem(source, f"cannot stat: {_reason(exc)}")
                 continue
             if stat_module.S_ISDIR(st.st_mode):
-                yield from self.scan_dir(source, st, frozenset())
+                yield from self.scan_dir(source, st)
             elif not stat_module.S_ISREG(st.st_mode):
                 self.problem(source, "not a regular file or directory")
             elif metadata.classify(os.path.basename(source)) is None:
