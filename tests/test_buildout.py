@@ -308,3 +308,14 @@ def test_already_installed_distributions_are_completed(
     assert not any((sample.directory / "downloads-2" / "dist").iterdir())  # nothing downloaded
     projects = {d.project for d in load_index(sample.directory / "second")}
     assert {"demo-app", "demo-lib", "tinybackend"} <= projects
+
+
+def test_an_unwritable_versions_file_is_one_clear_error(
+    sample: SampleBuildout, upstream: StaticServer
+) -> None:
+    (sample.directory / "pins.cfg").mkdir()  # a directory where the file should go
+    sample.write(config(upstream.url + "simple/", part_extra="versions-file = pins.cfg"))
+    run = sample.run()
+    assert run.returncode != 0
+    assert f"[private-index] {sample.directory}/pins.cfg: Is a directory" in run.output
+    assert "Traceback" not in run.output

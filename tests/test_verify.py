@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,59 @@ def test_hostile_and_hashless_links(index: Path) -> None:
 
 def test_not_an_index(tmp_path: Path) -> None:
     assert verify_index(tmp_path) == ["simple/index.html: missing: not a package index"]
+
+
+def test_malformed_pages_are_problems_not_tracebacks(index: Path) -> None:
+    simple = index / "simple"
+    (simple / "old" / "index.html").write_bytes(b"<a href='x'>caf\xe9</a>")  # latin-1
+    (simple / "index.json").write_text(json.dumps({"meta": {}, "projects": ["foo"]}))
+    page = simple / "foo" / "index.json"
+    data = json.loads(page.read_text())
+    data["files"][0]["hashes"] = []
+    page.write_text(json.dumps(data))
+    (simple / "bar-baz" / "index.json").write_text(json.dumps({"files": {"a": 1}}))
+    problems = verify_index(index)
+    assert "simple/old/index.html: not UTF-8 (byte 0xe9 at offset 15)" in problems
+    assert "simple/index.json: 'projects' is not a list of objects" in problems
+    assert (
+        f"simple/foo/index.json: {data['files'][0]['filename']!r}: 'hashes' is not an object"
+        in (problems)
+    )
+    assert "simple/bar-baz/index.json: 'files' is not a list of objects" in problems
+
+
+_BUILDER = """
+import sys
+from buildout.privateindex.build import build_index
+out, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+for i in range(rounds):
+    build_index([a, b] if i % 2 else [a], out, prune=True, jobs=1)
+"""
+
+
+def test_verify_during_builds_reports_no_false_problem(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    make_wheel(a, "steady", "1.0")
+    for n in range(4):  # a project that comes and goes, and files of one that stays
+        make_wheel(b, "flicker", f"1.{n}")
+        make_sdist(b, "steady", f"2.{n}")
+    out = tmp_path / "index"
+    build_index([a], out)
+    builder = subprocess.Popen(
+        [sys.executable, "-c", _BUILDER, str(out), str(a), str(b), "60"],
+    )
+    runs, false_problems = 0, []
+    try:
+        while builder.poll() is None:
+            problems = verify_index(out)
+            runs += 1
+            if problems:
+                false_problems.append(problems)
+    finally:
+        builder.kill()
+        builder.wait()
+    assert builder.returncode == 0
+    assert runs >= 20
+    assert false_problems == []

@@ -190,7 +190,22 @@ class Recipe:
 
     def build(self, final: bool = True) -> None:
         """Build the index; when ``final``, complete it for every target, write the
-        versions file and publish.  Idempotent."""
+        versions file and publish.  Idempotent.
+
+        :raises zc.buildout.UserError: for what the user can fix, a full disk
+            or an unwritable file included, naming the part and the file.
+        """
+        try:
+            self._build(final)
+        except PrivateIndexError as exc:
+            raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
+        except OSError as exc:
+            # A rename names its target second: that is the file the user knows.
+            path = exc.filename2 or exc.filename
+            where = f"{path}: " if path else ""
+            raise zc.buildout.UserError(f"[{self.name}] {where}{exc.strerror or exc}") from None
+
+    def _build(self, final: bool) -> None:
         try:
             report = build_index(self._all_sources(), self.directory, yanks=self.yanks)
         except PrivateIndexError as exc:

@@ -175,8 +175,13 @@ class IndexState:
             raise IndexStateError(self.path, f"broken state database: {exc}") from None
 
     def _iterate(self, sql: str, *args: object) -> Iterator[Any]:
+        # A plain loop, not ``yield from``: a generator left unfinished (when
+        # writing a page fails) is closed after the database, and ``yield
+        # from`` would then close the cursor too, which raises there.
         try:
-            yield from self._db.execute(sql, args)
+            cursor = self._db.execute(sql, args)
+            for row in cursor:  # noqa: UP028 (see above)
+                yield row
         except sqlite3.DatabaseError as exc:
             raise IndexStateError(self.path, f"broken state database: {exc}") from None
 

@@ -8,21 +8,21 @@ the index directory).  It never changes anything.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urldefrag, urlsplit
 
+import filelock
 from packaging.utils import canonicalize_name
 
-__all__ = ["verify_index"]
+from .pageread import Unreadable, anchors, hash_value, is_absolute, objects, sha256
+from .state import STATE_DIR
 
-_CHUNK = 1024 * 1024
+__all__ = ["verify_index"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,57 +34,6 @@ class _Link:
     sha256: str | None
     metadata_sha256: str | None  # None: not announced; "" announced without hash
     yanked: bool
-
-
-class _Anchors(HTMLParser):
-    """Collects the attributes and text of every ``<a>`` of a page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._current: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._current, self._text = dict(attrs), []
-
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._current is not None:
-            self.anchors.append((self._current, "".join(self._text).strip()))
-            self._current = None
-
-
-def _anchors(path: Path) -> list[tuple[dict[str, str | None], str]]:
-    parser = _Anchors()
-    parser.feed(path.read_text(encoding="utf-8"))
-    parser.close()
-    return parser.anchors
-
-
-def _is_absolute(url: str) -> bool:
-    parts = urlsplit(url)
-    return bool(parts.scheme or parts.netloc or parts.path.startswith("/"))
-
-
-def _hash_value(text: str | None) -> str | None:
-    """``sha256=<hex>`` (a fragment or a data attribute) -> ``<hex>``, else ""."""
-    if text is None:
-        return None
-    name, _, value = text.partition("=")
-    return value.lower() if name == "sha256" and value else ""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Verifier:
@@ -140,11 +89,18 @@ class _Verifier:
             self.notes.append(f"{self.absolute} absolute link(s) not checked")
         return self.problems
 
+    def anchors(self, page: Path) -> list[tuple[dict[str, str | None], str]] | None:
+        try:
+            return anchors(page)
+        except Unreadable as exc:
+            self.problem(page, str(exc))
+            return None
+
     def check_root(self, page: Path) -> set[str]:
         listed: set[str] = set()
-        for attrs, text in _anchors(page):
+        for attrs, text in self.anchors(page) or ():
             href = attrs.get("href") or ""
-            if _is_absolute(href):
+            if is_absolute(href):
                 self.absolute += 1
                 listed.add(canonicalize_name(text))
                 continue
@@ -156,8 +112,11 @@ class _Verifier:
             if canonicalize_name(text) != target.name:
                 self.problem(page, f"link {href!r} is labelled {text!r}")
         data = self.load_json(self.simple / "index.json")
-        if data is not None:
-            names = {canonicalize_name(str(p.get("name", ""))) for p in data.get("projects", [])}
+        projects = None if data is None else objects(data.get("projects", []))
+        if data is not None and projects is None:
+            self.problem(self.simple / "index.json", "'projects' is not a list of objects")
+        elif projects is not None:
+            names = {canonicalize_name(str(p.get("name", ""))) for p in projects}
             for name in sorted(names ^ listed):
                 where = "index.json" if name in names else "index.html"
                 self.problem(
@@ -183,13 +142,16 @@ class _Verifier:
     def check_project(self, name: str, page: Path) -> None:
         base = page.parent
         html_links: dict[str, _Link] = {}
-        for attrs, _text in _anchors(page):
+        anchors = self.anchors(page)
+        if anchors is None:
+            return
+        for attrs, _text in anchors:
             url, fragment = urldefrag(attrs.get("href") or "")
             link = _Link(
                 filename=unquote(url.rstrip("/").rsplit("/", 1)[-1]),
                 url=url,
-                sha256=_hash_value(fragment) if fragment else None,
-                metadata_sha256=_hash_value(
+                sha256=hash_value(fragment) if fragment else None,
+                metadata_sha256=hash_value(
                     attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
                 ),
                 yanked="data-yanked" in attrs,
@@ -203,7 +165,7 @@ class _Verifier:
     def check_link(self, page: Path, base: Path, link: _Link) -> None:
         if not link.sha256:
             self.problem(page, f"link to {link.filename!r} has no sha256 hash")
-        if _is_absolute(link.url):
+        if is_absolute(link.url):
             # <base-url>/<project>/<file> is checked against the local copy.
             tail = [unquote(s) for s in urlsplit(link.url).path.split("/")[-2:]]
             if tail != [base.name, link.filename]:
@@ -230,12 +192,20 @@ class _Verifier:
 
     def compare_json(self, path: Path, data: dict[str, Any], html_links: dict[str, _Link]) -> None:
         json_links: dict[str, _Link] = {}
-        for entry in data.get("files", []):
+        files = objects(data.get("files", []))
+        if files is None:
+            self.problem(path, "'files' is not a list of objects")
+            return
+        for entry in files:
             meta = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+            hashes = entry.get("hashes")
+            if not isinstance(hashes, dict):
+                self.problem(path, f"{entry.get('filename')!r}: 'hashes' is not an object")
+                hashes = {}
             link = _Link(
                 filename=str(entry.get("filename", "")),
                 url=str(entry.get("url", "")),
-                sha256=(entry.get("hashes") or {}).get("sha256"),
+                sha256=hashes.get("sha256"),
                 metadata_sha256=(
                     meta.get("sha256", "") if isinstance(meta, dict) else ("" if meta else None)
                 ),
@@ -268,16 +238,49 @@ class _Verifier:
 
 def _safe_sha256(path: Path) -> str | OSError:
     try:
-        return _sha256(path)
+        return sha256(path)
     except OSError as exc:
         return exc
 
 
-def verify_index(directory: str | os.PathLike[str], *, notes: list[str] | None = None) -> list[str]:
+def verify_index(
+    directory: str | os.PathLike[str],
+    *,
+    notes: list[str] | None = None,
+    lock_timeout: float = 600,
+) -> list[str]:
     """Every problem of the index in ``directory``, one line each (empty: clean).
 
     Informational remarks (e.g. absolute links that were not checked) are
     appended to ``notes`` when given; they are not problems.
+
+    A build may be changing the index meanwhile, and a page and the files it
+    links are then briefly out of step.  So the index is checked without
+    blocking anyone first; only when that finds a problem is it checked
+    again holding the index's lock (waiting up to ``lock_timeout`` seconds
+    for a running build), so that what is reported is a state the index
+    really was in between builds.
     """
     root = Path(os.path.abspath(directory))
-    return _Verifier(root, notes).run()
+    first_notes: list[str] = []
+    problems = _Verifier(root, first_notes).run()
+    lock_path = root / STATE_DIR / "lock"
+    if not problems or not lock_path.exists():
+        if notes is not None:
+            notes.extend(first_notes)
+        return problems
+    lock = filelock.FileLock(lock_path, timeout=lock_timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        remark = f"a build held the lock for {lock_timeout:g} s: problems may be a build's"
+    except OSError as exc:
+        remark = f"cannot take the lock ({exc.strerror or exc}): problems may be a build's"
+    else:
+        try:
+            return _Verifier(root, notes).run()
+        finally:
+            lock.release()
+    if notes is not None:
+        notes.extend([*first_notes, remark])
+    return problems
