@@ -579,15 +579,17 @@ def test_a_tree_of_any_depth_is_scanned(tmp_path: Path) -> None:
     for _ in range(1500):  # far past Python's recursion limit (and mkdir -p's)
         deep = deep / "d"
         deep.mkdir(parents=deep.parent == src)
-    make_wheel(deep, "deep", "1.0")
-    make_wheel(src, "shallow", "1.0")
-    (deep / "loop").symlink_to(src / "d")
-    report = build([src], tmp_path / "index")
-    assert report.added == ["deep-1.0-py3-none-any.whl", "shallow-1.0-py3-none-any.whl"]
-    assert [(p.path, p.reason) for p in report.problems] == [
-        (str(deep / "loop"), "symbolic link loop; not followed")
-    ]
-    _remove_deep(src)  # shutil.rmtree, and so pytest, recurses: it cannot
+    try:
+        make_wheel(deep, "deep", "1.0")
+        make_wheel(src, "shallow", "1.0")
+        (deep / "loop").symlink_to(src / "d")
+        report = build([src], tmp_path / "index")
+        assert report.added == ["deep-1.0-py3-none-any.whl", "shallow-1.0-py3-none-any.whl"]
+        assert [(p.path, p.reason) for p in report.problems] == [
+            (str(deep / "loop"), "symbolic link loop; not followed")
+        ]
+    finally:
+        _remove_deep(src)  # shutil.rmtree, and so pytest, recurses: it cannot
 
 
 def _remove_deep(top: Path) -> None:
