@@ -176,9 +176,10 @@ def test_files_served_with_their_type_and_no_encoding(
     """Byte for byte as in the index, with the hash the project page gives, even
     when the server configuration says ``AddEncoding x-gzip .gz .tgz``.
 
-    pip and uv ask for ``identity`` and store what they receive, but a client
-    that honours ``Content-Encoding`` (requests' ``.content``, curl
-    ``--compressed``, a browser) would store the decompressed tar.
+    pip and uv store the bytes as received (they install such an archive
+    all the same), but a client that honours ``Content-Encoding`` (requests'
+    ``.content``, ``curl --compressed``, a browser) stores the decompressed
+    tar: its hash is what this test compares.
     """
     srv: WebServer = request.getfixturevalue(which)
     project = filename.split("-")[0]
