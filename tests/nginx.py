@@ -9,20 +9,15 @@ is neither needed nor touched.  ``.ci/install-system-deps`` installs nginx.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+
+from webserver import WebServer, htpasswd_line, start_on_free_port, stop, strip_comments, substitute
+
+__all__ = ["NginxError", "NginxServer", "render_snippet", "run_nginx", "strip_comments"]
 
 DOCS_SNIPPET = Path(__file__).resolve().parent.parent / "docs" / "nginx.conf"
 
@@ -33,9 +28,6 @@ USER_FILE = "auth_basic_user_file /etc/nginx/privateindex.htpasswd;"
 AUTH = 'auth_basic "Private package index";'
 LOCATION_ROOT = "location / {"
 LOCATION_SIMPLE = "location /simple/ {"
-
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 
 
 class NginxError(RuntimeError):
@@ -48,15 +40,6 @@ def find_nginx() -> str:
     if found is None:
         raise NginxError("nginx is not installed: run .ci/install-system-deps (as root)")
     return found
-
-
-def htpasswd_line(user: str, password: str) -> str:
-    """An htpasswd entry nginx accepts, as salted SHA-1 (RFC 2307 ``{SSHA}``)."""
-    if ":" in user or "\n" in user or "\n" in password:
-        raise ValueError(f"user name {user!r} cannot go in an htpasswd file")
-    salt = secrets.token_bytes(8)
-    digest = hashlib.sha1(password.encode() + salt).digest()
-    return f"{user}:{{SSHA}}{base64.b64encode(digest + salt).decode()}\n"
 
 
 def render_snippet(
@@ -81,20 +64,7 @@ def render_snippet(
         replacements[LOCATION_SIMPLE] = (
             f'location {prefix}/simple/ {{\n        alias "{root}/simple/";'
         )
-    lines = text.splitlines(keepends=True)
-    for old, new in replacements.items():
-        found = [i for i, line in enumerate(lines) if old in line.split("#")[0]]
-        if len(found) != 1:
-            raise NginxError(f"{DOCS_SNIPPET} must hold {old!r} exactly once")
-        lines[found[0]] = lines[found[0]].replace(old, new)
-    return "".join(lines)
-
-
-def strip_comments(config: str) -> str:
-    """``config`` without its comments (all of them start a line here)."""
-    return "".join(
-        line for line in config.splitlines(keepends=True) if not line.lstrip().startswith("#")
-    )
+    return substitute(text, replacements, DOCS_SNIPPET, NginxError)
 
 
 def main_config(tmp: Path, site: Path) -> str:
@@ -116,80 +86,7 @@ def main_config(tmp: Path, site: Path) -> str:
     )
 
 
-@dataclass
-class NginxServer:
-    """A running nginx: ``url`` is ``http://127.0.0.1:PORT`` (no trailing slash)."""
-
-    url: str
-    port: int
-    root: Path
-    tmp: Path
-    config: Path
-    access_log: Path
-    error_log: Path
-    users: Mapping[str, str] = field(default_factory=dict)
-    prefix: str = ""
-    process: subprocess.Popen[bytes] | None = None
-
-    def index_url(self, user: str | None = None, password: str | None = None) -> str:
-        """The ``/simple/`` URL, with percent-encoded credentials when given."""
-        auth = ""
-        if user is not None:
-            auth = quote(user, safe="")
-            if password is not None:
-                auth += ":" + quote(password, safe="")
-            auth += "@"
-        return f"http://{auth}127.0.0.1:{self.port}{self.prefix}/simple/"
-
-    def logs(self) -> str:
-        """Access and error log contents (for assertions and failure messages)."""
-        return "".join(
-            path.read_text(encoding="utf-8", errors="replace")
-            for path in (self.access_log, self.error_log)
-            if path.exists()
-        )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _accepting(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGQUIT, signal.SIGTERM, signal.SIGKILL):
-        if process.poll() is not None:
-            return
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _start(server: NginxServer, nginx: str) -> subprocess.Popen[bytes]:
-    """Start nginx; return the process once it accepts connections."""
-    cmd = [nginx, "-p", str(server.tmp), "-c", str(server.config), "-e", str(server.error_log)]
-    process = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return process
-        if _accepting(server.port):
-            return process
-        time.sleep(0.05)
-    _stop(process)
-    raise NginxError(f"nginx did not listen on port {server.port}:\n{server.logs()}")
+NginxServer = WebServer
 
 
 @contextmanager
@@ -213,8 +110,8 @@ def run_nginx(
     if users is not None:
         user_file = tmp / "htpasswd"
         user_file.write_text("".join(htpasswd_line(u, p) for u, p in users.items()))
-    for _ in range(attempts):
-        port = free_port()
+
+    def prepare(port: int) -> tuple[NginxServer, list[str]]:
         site = tmp / "privateindex.conf"
         site.write_text(render_snippet(root.resolve(), port, user_file, prefix), encoding="utf-8")
         config = tmp / "nginx.conf"
@@ -228,17 +125,15 @@ def run_nginx(
             access_log=tmp / "access.log",
             error_log=tmp / "error.log",
             users=dict(users or {}),
+            user_file=user_file,
             prefix=prefix,
         )
-        process = _start(server, nginx)
-        if process.poll() is None:
-            break
-        if "Address already in use" not in server.logs():
-            raise NginxError(f"nginx exited with {process.returncode}:\n{server.logs()}")
-    else:
-        raise NginxError(f"nginx found no free port in {attempts} attempts")
-    server.process = process
+        cmd = [nginx, "-p", str(tmp), "-c", str(config), "-e", str(server.error_log)]
+        return server, cmd
+
+    server = start_on_free_port(prepare, NginxError, attempts)
+    assert server.process is not None
     try:
         yield server
     finally:
-        _stop(process)
+        stop(server.process)

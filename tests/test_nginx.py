@@ -6,55 +6,41 @@ these tests fail, they do not skip.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
 import json
 import shutil
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
-from nginx import NginxError, NginxServer, render_snippet, run_nginx, strip_comments
-
-USER = "team"
-# Characters that must be percent-encoded in a URL.  ASCII only: pip (requests)
-# sends Basic credentials as latin-1, nginx compares bytes.
-PASSWORD = "s3cr3t:p@ss/%#?+"
-SECRETS = (
+from indexclient import (
+    JSON,
     PASSWORD,
-    quote(PASSWORD, safe=""),
-    base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+    PIP_ACCEPT,
+    PRIVATE_STATE,
+    USER,
+    UV_ACCEPT,
+    WRONG,
+    assert_no_secret,
+    auth_header,
+    build_sample_index,
+    get,
+    pip_install,
+    raw_status,
+    uv_install,
 )
-
-JSON = "application/vnd.pypi.simple.v1+json"
-PIP_ACCEPT = f"{JSON}, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
-UV_ACCEPT = f"{JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-UV = Path(sys.executable).parent / "uv"
-PRIVATE_STATE = b"SQLite format 3\x00 private"
+from nginx import NginxError, NginxServer, render_snippet, run_nginx, strip_comments
 
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sources = tmp_path_factory.mktemp("sources")
-    make_wheel(sources, "foo", "1.0", requires_python=">=3.8")
-    make_sdist(sources, "bar", "2.0", "tar.gz")
-    make_sdist(sources, "baz", "3.0", "zip")
-    make_tinybackend_wheel(sources)
-    output = tmp_path_factory.mktemp("index")
-    report = build_index([sources], output)
-    assert report.ok and report.files == 4, report
-    return output
+    return build_sample_index(tmp_path_factory.mktemp("sources"), tmp_path_factory.mktemp("index"))
 
 
 @pytest.fixture(scope="module")
@@ -63,48 +49,6 @@ def server(index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         index_dir, tmp_path_factory.mktemp("nginx"), {USER: PASSWORD, "other": "x"}
     ) as srv:
         yield srv
-
-
-def auth_header(user: str = USER, password: str = PASSWORD) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
-
-
-def get(
-    server: NginxServer, path: str, accept: str | None = None, auth: str | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    """GET ``path`` with urllib; (status, lower-cased headers, body), errors included."""
-    request = urllib.request.Request(server.url + path)
-    if accept is not None:
-        request.add_header("Accept", accept)
-    request.add_header("Authorization", auth or auth_header())
-    try:
-        with OPENER.open(request, timeout=10) as response:
-            return (
-                response.status,
-                {k.lower(): v for k, v in response.headers.items()},
-                response.read(),
-            )
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
-
-
-def raw_status(server: NginxServer, path: str) -> tuple[int, bytes]:
-    """GET a path exactly as written (no client-side normalization)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    try:
-        conn.request("GET", path, headers={"Authorization": auth_header()})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
 
 
 # -- content negotiation -------------------------------------------------------------
@@ -262,67 +206,6 @@ def test_snippet_placeholders_are_replaced(index_dir: Path, tmp_path: Path) -> N
 # -- real installers -----------------------------------------------------------------
 
 
-def run(
-    cmd: list[str], env: dict[str, str], timeout: float
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = dict(env, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        env.pop(var, None)
-    start = time.monotonic()
-    proc = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-    )
-    return proc, time.monotonic() - start
-
-
-def assert_no_secret(text: str) -> None:
-    for secret in SECRETS:
-        assert secret not in text
-
-
-def pip_install(
-    server: NginxServer, env: dict[str, str], target: Path, password: str, *reqs: str
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--no-input",
-        "--no-cache-dir",
-        "--no-deps",
-        "--target",
-        str(target),
-        "--index-url",
-        server.index_url(USER, password),
-        *reqs,
-    ]
-    return run(cmd, env, timeout=180)
-
-
-def uv_install(
-    server: NginxServer, env: dict[str, str], tmp: Path, password: str, *reqs: str
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    assert UV.is_file(), f"uv is part of the development environment: {UV}"
-    env = dict(
-        env, UV_CACHE_DIR=str(tmp / "uv-cache"), UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never"
-    )
-    cmd = [
-        str(UV),
-        "pip",
-        "install",
-        "--no-deps",
-        "--python",
-        sys.executable,
-        "--target",
-        str(tmp / "target"),
-        "--index-url",
-        server.index_url(USER, password),
-        *reqs,
-    ]
-    return run(cmd, env, timeout=180)
-
-
 def test_pip_installs_wheel_and_isolated_sdist_build(
     server: NginxServer, pip_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -342,7 +225,7 @@ def test_pip_installs_wheel_and_isolated_sdist_build(
 def test_pip_with_wrong_password_fails_quickly_and_clearly(
     server: NginxServer, pip_env: dict[str, str], tmp_path: Path
 ) -> None:
-    wrong = "wr0ng:p@ss"
+    wrong = WRONG
     proc, elapsed = pip_install(server, pip_env, tmp_path, wrong, "foo")
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -369,7 +252,7 @@ def test_uv_installs_wheel_and_isolated_sdist_build(
 def test_uv_with_wrong_password_fails_quickly(
     server: NginxServer, pip_env: dict[str, str], tmp_path: Path
 ) -> None:
-    wrong = "wr0ng:p@ss"
+    wrong = WRONG
     proc, elapsed = uv_install(server, pip_env, tmp_path, wrong, "foo")
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
