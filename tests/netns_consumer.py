@@ -12,7 +12,9 @@ default, or ``"apache"``) and ``server_options`` (keyword arguments for
 for the consumer), and either ``buildout`` (bin/buildout) with ``config`` (the
 consumer's buildout.cfg, a template with ``{url}`` for the index URL, which
 carries no credentials, or ``{netloc}`` for what follows ``http://``), or
-``command`` (a command line whose arguments are such templates, like pip's).
+``command`` (a command line whose arguments are such templates, like pip's),
+and optionally ``templates`` (more files filled the same way for the run,
+like a ``~/.pypirc``).
 Prints a JSON object: ``returncode``, ``output``, ``access_log``, ``seconds``
 and ``interfaces`` (the network interfaces the consumer had: only ``lo`` in
 a namespace of its own).
@@ -57,6 +59,9 @@ def main() -> int:
         def fill(text: str) -> str:
             return text.replace("{url}", url).replace("{netloc}", url[7:])
 
+        others = {Path(p): Path(p).read_text(encoding="utf-8") for p in args.get("templates", [])}
+        for path, text in others.items():
+            path.write_text(fill(text), encoding="utf-8")
         if config is None:
             command, cwd = [fill(arg) for arg in args["command"]], None
         else:
@@ -78,6 +83,8 @@ def main() -> int:
         access_log = server.access_log.read_text() if server.access_log.exists() else ""
     if config is not None:
         config.write_text(template)
+    for path, text in others.items():
+        path.write_text(text, encoding="utf-8")
     json.dump(
         {
             "returncode": proc.returncode,

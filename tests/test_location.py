@@ -89,6 +89,29 @@ def test_netrc_and_pypirc(tmp_path: Path) -> None:
     assert pypirc_credentials("https://elsewhere.example/simple/", str(pypirc)) is None
 
 
+@pytest.mark.parametrize(
+    ("url", "matches"),
+    [
+        ("https://h.example/simple/", True),
+        ("https://h.example/simple/foo/", True),
+        ("https://H.EXAMPLE:443/simple/foo/", True),
+        ("https://h.example/simple", True),
+        ("https://h.example.evil/simple/", False),  # was a match: a bare startswith
+        ("https://h.example/simple-other/", False),
+        ("https://h.example:8443/simple/", False),
+        ("http://h.example/simple/", False),
+        ("https://h.example/", False),
+    ],
+)
+def test_pypirc_matches_scheme_host_port_and_whole_segments(
+    tmp_path: Path, url: str, matches: bool
+) -> None:
+    pypirc = tmp_path / "pypirc"
+    pypirc.write_text("[p]\nrepository = https://h.example/simple\nusername = ann\npassword = pw\n")
+    found = pypirc_credentials(url, str(pypirc))
+    assert (found == Credentials("ann", "pw", "~/.pypirc")) if matches else found is None
+
+
 def test_find_credentials_prefers_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     netrc = tmp_path / ".netrc"
     netrc.write_text("machine h.example login joe password fromnetrc\n")

@@ -41,7 +41,11 @@ def consumer(sample: SampleBuildout) -> SampleBuildout:
 
 
 def run_consumer(
-    consumer: SampleBuildout, index: Path, tmp: Path, private_index: str
+    consumer: SampleBuildout,
+    index: Path,
+    tmp: Path,
+    private_index: str,
+    templates: tuple[Path, ...] = (),
 ) -> dict[str, object]:
     config = consumer.write(CONSUMER.format(private_index=private_index))
     args = {
@@ -51,6 +55,7 @@ def run_consumer(
         "buildout": str(consumer.directory / "bin" / "buildout"),
         "config": str(config),
         "env": {},
+        "templates": [str(path) for path in templates],
     }
     command = [sys.executable, str(Path(__file__).parent / "netns_consumer.py"), json.dumps(args)]
     if OFFLINE:
@@ -108,7 +113,7 @@ def test_credentials_in_the_url(consumer: SampleBuildout, team_index: Path, tmp_
         (".netrc", f"machine 127.0.0.1\nlogin {USER}\npassword {PASSWORD}\n"),
         (
             ".pypirc",
-            f"[private]\nrepository = http://127.0.0.1:\nusername = {USER}\npassword = {PASSWORD}\n",
+            f"[private]\nrepository = {{url}}\nusername = {USER}\npassword = {PASSWORD}\n",
         ),
     ],
 )
@@ -120,7 +125,7 @@ def test_credentials_from_the_home_directory(
     home.mkdir(parents=True, exist_ok=True)
     (home / name).write_text(text)
     (home / name).chmod(0o600)  # netrc readers insist on it
-    result = run_consumer(consumer, team_index, tmp_path, "{url}")
+    result = run_consumer(consumer, team_index, tmp_path, "{url}", (home / name,))
     assert_installed(consumer, result)
     assert_no_secret(consumer, result)
 

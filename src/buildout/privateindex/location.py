@@ -176,11 +176,44 @@ def netrc_credentials(host: str, netrc_file: str | None = None) -> Credentials |
     return Credentials(auth[0], auth[2] or "", origin="~/.netrc")
 
 
-def pypirc_credentials(url: str, pypirc_file: str | None = None) -> Credentials | None:
-    """Credentials of the ``~/.pypirc`` section whose ``repository`` prefixes ``url``.
+def _default_port(scheme: str) -> int | None:
+    return {"http": 80, "https": 443}.get(scheme)
 
-    This is the rule zc.buildout's package finder applies.
+
+def repository_matches(repository: str, url: str) -> bool:
+    """Whether ``url`` lies in ``repository`` (a ``~/.pypirc`` ``repository``).
+
+    Same scheme, host and port (a missing port is the scheme's default), and
+    the repository's path is a whole-segment prefix of the URL's: a bare
+    ``startswith``, as zc.buildout's finder uses, would send the credentials
+    of ``https://h`` to ``https://h.evil`` and of ``/simple`` to ``/simple-x``.
+
+    >>> repository_matches("https://h/simple", "https://h/simple/foo/")
+    True
+    >>> repository_matches("https://h", "https://h.evil/simple/")
+    False
+    >>> repository_matches("https://h:443/", "https://H/simple/")
+    True
     """
+    try:
+        repo, target = urllib.parse.urlsplit(repository), urllib.parse.urlsplit(url)
+        repo_port = repo.port or _default_port(repo.scheme.lower())
+        target_port = target.port or _default_port(target.scheme.lower())
+    except ValueError:  # a port that is no number
+        return False
+    if (repo.scheme.lower(), repo.hostname, repo_port) != (
+        target.scheme.lower(),
+        target.hostname,
+        target_port,
+    ) or not repo.hostname:
+        return False
+    prefix = repo.path.rstrip("/")
+    return target.path == prefix or target.path.startswith(prefix + "/")
+
+
+def pypirc_credentials(url: str, pypirc_file: str | None = None) -> Credentials | None:
+    """Credentials of the ``~/.pypirc`` section whose ``repository`` holds ``url``
+    (see :func:`repository_matches`)."""
     path = pypirc_file or os.path.expanduser("~/.pypirc")
     parser = configparser.RawConfigParser()
     try:
@@ -190,7 +223,7 @@ def pypirc_credentials(url: str, pypirc_file: str | None = None) -> Credentials 
     for section in parser.sections():
         repository = parser.get(section, "repository", fallback="").strip()
         username = parser.get(section, "username", fallback="").strip()
-        if repository and username and url.startswith(repository):
+        if repository and username and repository_matches(repository, url):
             password = parser.get(section, "password", fallback="").strip()
             return Credentials(username, password, origin="~/.pypirc")
     return None

@@ -33,7 +33,13 @@ class IndexUnavailableError(PrivateIndexError, OSError):
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects within the index's scheme, host and port only."""
+    """Follow redirects within the index's scheme, host and port only.
+
+    The credentials are an unredirected header, which urllib never copies to
+    a redirect; they are put back on a redirect within the same origin (a
+    server's ``/simple`` to ``/simple/``), and a redirect elsewhere is an
+    error before anything is sent there.
+    """
 
     def redirect_request(
         self,
@@ -48,7 +54,11 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
             raise urllib.error.HTTPError(
                 req.full_url, code, f"redirects to another host: {redact(newurl)}", headers, fp
             )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        auth = req.unredirected_hdrs.get("Authorization")
+        if new is not None and auth is not None:
+            new.add_unredirected_header("Authorization", auth)
+        return new
 
 
 def check_index(location: IndexLocation, timeout: float = TIMEOUT) -> None:
