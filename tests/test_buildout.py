@@ -319,3 +319,17 @@ def test_an_unwritable_versions_file_is_one_clear_error(
     assert run.returncode != 0
     assert f"[private-index] {sample.directory}/pins.cfg: Is a directory" in run.output
     assert "Traceback" not in run.output
+
+
+def test_a_run_builds_and_warns_once(sample: SampleBuildout, upstream: StaticServer) -> None:
+    extra = sample.directory / "extra"
+    extra.mkdir()
+    (extra / "broken-1.0-py3-none-any.whl").write_bytes(b"PK\x03\x04 no zip")
+    output = populate(sample, upstream, part_extra=f"sources = {extra}")
+    assert output.count("broken-1.0-py3-none-any.whl: ") == 1, output
+    assert output.count(" files of ") == 1, output
+    # Again, with the index in place: still once.
+    run = sample.run("-v")
+    assert run.returncode == 0, run
+    assert run.output.count("broken-1.0-py3-none-any.whl: ") == 1, run.output
+    assert run.output.count("page(s) written in") == 1, run.output  # one build

@@ -172,9 +172,13 @@ class Recipe:
     # -- buildout's recipe protocol -------------------------------------------------
 
     def install(self) -> tuple[str, ...]:
-        # With the extension, the run's last build (its unload hook, once every
-        # part has run) completes, checks and publishes; this one only indexes.
-        self.build(final=get_session(self.buildout) is None)
+        # With the extension, the index is built once per run, by its unload
+        # hook, when every part has run (and so every download is in the
+        # cache); without it, here.
+        if get_session(self.buildout) is None:
+            self.build()
+        else:
+            logger.debug("[%s] the index is built when the run ends", self.name)
         # The index must survive uninstalls and option changes: return nothing.
         return ()
 
@@ -188,15 +192,15 @@ class Recipe:
             sources.insert(0, self.cache_dist)
         return sources
 
-    def build(self, final: bool = True) -> None:
-        """Build the index; when ``final``, complete it for every target, write the
-        versions file and publish.  Idempotent.
+    def build(self) -> None:
+        """Build the index, complete it for every target, write the versions file
+        and publish.  Idempotent.
 
         :raises zc.buildout.UserError: for what the user can fix, a full disk
             or an unwritable file included, naming the part and the file.
         """
         try:
-            self._build(final)
+            self._build()
         except PrivateIndexError as exc:
             raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
         except OSError as exc:
@@ -205,22 +209,14 @@ class Recipe:
             where = f"{path}: " if path else ""
             raise zc.buildout.UserError(f"[{self.name}] {where}{exc.strerror or exc}") from None
 
-    def _build(self, final: bool) -> None:
-        try:
-            report = build_index(self._all_sources(), self.directory, yanks=self.yanks)
-        except PrivateIndexError as exc:
-            raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
+    def _build(self) -> None:
+        report = build_index(self._all_sources(), self.directory, yanks=self.yanks)
         for problem in report.problems:
             logger.warning("[%s] %s", self.name, problem)
         added = len(report.added)
-        if final and self.complete:
+        if self.complete:
             added += self._complete()
-        if not final:
-            return
-        try:
-            dists = load_index(self.directory)
-        except PrivateIndexError as exc:
-            raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
+        dists = load_index(self.directory)
         if added or not self._reported:
             logger.info(
                 "[%s] %d files of %d projects in %s (%d new)",
