@@ -1,12 +1,15 @@
 """Local S3 endpoints for tests and benchmarks: moto's server and SeaweedFS.
 
-The server listens on 127.0.0.1 only, on a free port.  ``S3Server()`` runs it
-in a thread of this process (fast to start, for tests); ``S3Server(
+Every server listens on 127.0.0.1 only, on free ports.  ``S3Server()`` runs
+moto in a thread of this process (fast to start, for tests); ``S3Server(
 subprocess=True)`` runs ``python -m moto.server`` in a child process, so that
 timing a client is not skewed by the server sharing its interpreter.
+``SeaweedFS(workdir)`` runs a real S3-compatible server (``weed server -s3``)
+in a child process, and ``IndexDocumentProxy`` stands in front of one as an
+S3 website endpoint does (``.../`` answered with ``.../index.html``).
 
 Nothing here ever contacts a real AWS endpoint: every client is made with the
-server's ``endpoint_url`` and dummy credentials.
+server's ``endpoint_url`` and dummy (moto) or per-server (SeaweedFS) credentials.
 """
 
 from __future__ import annotations
