@@ -110,3 +110,24 @@ def test_unreachable_endpoint_names_the_endpoint_option(
     assert "Traceback" not in run.output
     assert password not in run.output
     assert aws_environ()["AWS_SECRET_ACCESS_KEY"] not in run.output
+
+
+def test_bad_directory_keys_value(sample: SampleBuildout, tmp_path: Path) -> None:
+    sample.write(
+        f"""
+        [buildout]
+        parts = private-index
+
+        [private-index]
+        recipe = buildout.privateindex
+        sources = {tmp_path}
+        publish-to = s3://team/pypi
+        publish-directory-keys = sometimes
+        """
+    )
+    run = sample.run()
+    assert run.returncode != 0
+    assert (
+        "[private-index] option 'publish-directory-keys': not auto, true or false: 'sometimes'"
+        in run.output
+    )

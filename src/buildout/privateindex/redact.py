@@ -26,7 +26,7 @@ _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^
 #: Environment variables holding secrets boto3 reads.
 SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 #: Shorter values are not masked: they would mask ordinary words.
-_MIN_SECRET = 4
+_MIN_SECRET = 8
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
