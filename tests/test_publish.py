@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from buildout.privateindex import publish as publish_module
+from buildout.privateindex import s3client
 from buildout.privateindex.build import build_index
 from buildout.privateindex.errors import IndexStateError, PrivateIndexError
 from buildout.privateindex.publish import (
@@ -184,7 +185,7 @@ def test_parse_s3_url_rejects(url: str) -> None:
 
 
 def test_first_publish_uploads_everything(server: S3Server, bucket: str, index: Path) -> None:
-    report = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    report = publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     expected = local_objects(index)
     assert sorted(report.uploaded) == sorted(expected)
     assert report.unchanged == 0 and report.deleted == [] and report.manifest_written
@@ -212,7 +213,7 @@ def test_first_publish_uploads_everything(server: S3Server, bucket: str, index: 
 
 
 def test_no_change_publish_uploads_nothing(server: S3Server, bucket: str, index: Path) -> None:
-    first = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    first = publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     client = RecordingClient(server.client())
     second = publish(index, target(bucket), client=client)
     assert second.uploaded == [] and client.puts == []
@@ -222,7 +223,7 @@ def test_no_change_publish_uploads_nothing(server: S3Server, bucket: str, index:
 def test_only_changed_objects_upload(
     server: S3Server, bucket: str, index: Path, sources: Path
 ) -> None:
-    publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     before = local_objects(index)
     new = make_wheel(sources, "foo", "1.1")
     build(sources, index)
@@ -245,7 +246,7 @@ def test_only_changed_objects_upload(
     # One file changed in place: only it (and its alias) goes up again.
     page = index / "simple" / "bar" / "index.html"
     page.write_text(page.read_text() + "<!-- changed -->\n")
-    report = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    report = publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     assert sorted(report.uploaded) == [f"{PREFIX}/simple/bar/", f"{PREFIX}/simple/bar/index.html"]
     assert content_of(remote_objects(server, bucket)) == local_objects(index)
 
@@ -273,26 +274,34 @@ def test_upload_order_files_then_pages_then_root(
     assert set(stages) == {0, 1, 2, 3, 4}
 
 
-def test_delete_only_when_asked(server: S3Server, bucket: str, index: Path) -> None:
+def test_delete_only_when_asked(
+    server: S3Server, bucket: str, index: Path, sources: Path
+) -> None:
     client = server.client()
     publish(index, target(bucket), client=client)
-    stray = [f"{PREFIX}/simple/old/old-0.1.tar.gz", f"{PREFIX}/simple/old/", f"{PREFIX}/junk"]
-    outside = ["elsewhere/keep.txt", f"{PREFIX}x/keep.txt", "top.txt"]
-    for key in stray + outside:
-        client.put_object(Bucket=bucket, Key=key, Body=b"stray")
+    foreign = [f"{PREFIX}/simple/old/old-0.1.tar.gz", f"{PREFIX}/junk", "elsewhere/keep.txt"]
+    for key in foreign:
+        client.put_object(Bucket=bucket, Key=key, Body=b"not published from here")
+    (sources / "baz-0.1.tgz").unlink()
+    (sources / "baz-0.2-py3.11.egg").unlink()
+    build_index([sources], index, jobs=1, prune=True)
+    gone = {f"{PREFIX}/simple/baz/{name}" for name in ("baz-0.1.tgz", "baz-0.2-py3.11.egg")}
+    gone |= {f"{PREFIX}/simple/baz/{name}" for name in ("index.html", "index.json", "")}
 
     report = publish(index, target(bucket), client=client)
-    assert report.deleted == [] and report.uploaded == []
-    assert set(stray + outside) <= set(remote_objects(server, bucket))
+    assert report.deleted == []
+    assert gone | set(foreign) <= set(remote_objects(server, bucket))
 
     report = publish(index, target(bucket), client=client, delete=True, dry_run=True)
-    assert report.deleted == sorted(stray)
-    assert set(stray) <= set(remote_objects(server, bucket))
+    assert report.deleted == sorted(gone)  # the manifest still lists them as ours
+    assert gone <= set(remote_objects(server, bucket))
 
     report = publish(index, target(bucket), client=client, delete=True)
-    assert report.deleted == sorted(stray) and report.uploaded == []
+    assert report.deleted == sorted(gone) and report.uploaded == []
     remote = remote_objects(server, bucket)
-    assert set(remote) == set(local_objects(index)) | set(outside) | {f"{PREFIX}/{MANIFEST_NAME}"}
+    assert set(remote) == set(local_objects(index)) | set(foreign) | {f"{PREFIX}/{MANIFEST_NAME}"}
+    manifest = json.loads(remote[f"{PREFIX}/{MANIFEST_NAME}"])
+    assert set(manifest["objects"]) == {k[len(PREFIX) + 1 :] for k in local_objects(index)}
 
 
 def test_dry_run_writes_nothing(server: S3Server, bucket: str, index: Path) -> None:
@@ -349,7 +358,7 @@ def test_lost_or_stale_manifest_still_converges(server: S3Server, bucket: str, i
 def test_pip_installs_from_the_bucket(
     server: S3Server, bucket: str, index: Path, tmp_path: Path, pip_env: dict[str, str]
 ) -> None:
-    publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     simple = server.url(bucket, f"{PREFIX}/simple/")
     with urllib.request.urlopen(simple + "foo/") as response:  # anonymous, like pip
         assert response.headers["Content-Type"] == HTML
@@ -369,7 +378,7 @@ def test_pip_installs_from_the_bucket(
 
 def test_errors_from_s3_are_publish_errors(server: S3Server, index: Path) -> None:
     with pytest.raises(PublishError) as info:
-        publish(index, "s3://no-such-bucket/x", endpoint_url=server.endpoint_url)
+        publish(index, "s3://no-such-bucket/x", endpoint_url=server.endpoint_url, directory_keys=True)
     assert info.value.target == "s3://no-such-bucket/x"
     assert "NoSuchBucket" in info.value.reason
 
@@ -377,7 +386,7 @@ def test_errors_from_s3_are_publish_errors(server: S3Server, index: Path) -> Non
 def test_not_an_index(server: S3Server, bucket: str, tmp_path: Path) -> None:
     (tmp_path / "somefile").write_text("x")
     with pytest.raises(IndexStateError):
-        publish(tmp_path, target(bucket), endpoint_url=server.endpoint_url)
+        publish(tmp_path, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     assert remote_objects(server, bucket) == {}
 
 
@@ -398,9 +407,10 @@ def test_credentials_from_env_never_logged(
     secret = "Sekrit-Do-Not-Log-0123456789"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     caplog.set_level(logging.DEBUG)  # botocore's debug output included
-    report = publish(index, target(bucket), endpoint_url=server.endpoint_url)
+    report = publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     assert report.uploaded
-    messages = [r for r in caplog.records if r.name == publish_module.__name__]
+    ours = (publish_module.__name__, s3client.__name__)
+    messages = [r for r in caplog.records if r.name in ours]
     debug = {r.getMessage() for r in messages if r.levelno == logging.DEBUG}
     assert {f"uploaded {key}" for key in report.uploaded} <= debug
     info = [r.getMessage() for r in messages if r.levelno == logging.INFO]
@@ -414,6 +424,6 @@ def test_waits_for_a_running_build(
     monkeypatch.setattr(publish_module, "LOCK_TIMEOUT", 0.2)
     lock = filelock.FileLock(index / ".privateindex" / "lock")  # as build_index holds it
     with lock, pytest.raises(IndexStateError, match="a build held the lock"):
-        publish(index, target(bucket), endpoint_url=server.endpoint_url)
+        publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     assert remote_objects(server, bucket) == {}
-    assert publish(index, target(bucket), endpoint_url=server.endpoint_url).uploaded
+    assert publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True).uploaded

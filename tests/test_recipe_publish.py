@@ -27,6 +27,8 @@ def test_publish_after_each_build(sample: SampleBuildout, tmp_path: Path) -> Non
             complete = false
             publish-to = s3://team/pypi
             publish-endpoint-url = {s3.endpoint_url}
+            # moto stands for AWS here, which keeps a page under simple/team-app/
+            publish-directory-keys = true
             """
         )
         run = sample.run(env=aws_environ(sample.env))
@@ -60,5 +62,72 @@ def test_bad_publish_target_is_a_clear_error(sample: SampleBuildout, tmp_path: P
     assert run.returncode != 0
     assert (
         "[private-index] option 'publish-to': not an s3://bucket/prefix URL: 'https://not-s3/bucket'"
+        in run.output
+    )
+
+
+def _publishing_buildout(sample: SampleBuildout, tmp_path: Path, endpoint: str) -> None:
+    dists = tmp_path / "dists"
+    dists.mkdir(exist_ok=True)
+    make_wheel(dists, "team-app", "1.0")
+    sample.write(
+        f"""
+        [buildout]
+        parts = private-index
+
+        [private-index]
+        recipe = buildout.privateindex
+        sources = {dists}
+        complete = false
+        publish-to = s3://team/pypi
+        publish-endpoint-url = {endpoint}
+        """
+    )
+
+
+def test_unknown_aws_profile_is_a_clear_error(sample: SampleBuildout, tmp_path: Path) -> None:
+    _publishing_buildout(sample, tmp_path, "http://127.0.0.1:9")
+    env = aws_environ(sample.env) | {"AWS_PROFILE": "no-such-profile"}
+    run = sample.run(env=env)
+    assert run.returncode != 0
+    assert (
+        "Error: [private-index] option 'publish-to': s3://team/pypi: "
+        "AWS profile 'no-such-profile' not found"
+    ) in run.output
+    assert "Traceback" not in run.output
+
+
+def test_unreachable_endpoint_names_the_endpoint_option(
+    sample: SampleBuildout, tmp_path: Path
+) -> None:
+    password = "Recipe-Pa55word-b81f"
+    _publishing_buildout(sample, tmp_path, f"http://team:{password}@127.0.0.1:9")
+    env = aws_environ(sample.env) | {"AWS_EC2_METADATA_DISABLED": "true"}
+    run = sample.run(env=env)
+    assert run.returncode != 0
+    assert "Error: [private-index] option 'publish-endpoint-url': s3://team/pypi: " in run.output
+    assert "Could not connect to the endpoint URL" in run.output
+    assert "Traceback" not in run.output
+    assert password not in run.output
+    assert aws_environ()["AWS_SECRET_ACCESS_KEY"] not in run.output
+
+
+def test_bad_directory_keys_value(sample: SampleBuildout, tmp_path: Path) -> None:
+    sample.write(
+        f"""
+        [buildout]
+        parts = private-index
+
+        [private-index]
+        recipe = buildout.privateindex
+        sources = {tmp_path}
+        publish-to = s3://team/pypi
+        publish-directory-keys = sometimes
+        """
+    )
+    run = sample.run()
+    assert run.returncode != 0
+    assert (
+        "[private-index] option 'publish-directory-keys': not auto, true or false: 'sometimes'"
         in run.output
     )

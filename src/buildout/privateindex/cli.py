@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint")
     publish.add_argument("--delete", action="store_true", help="remove stale remote objects")
     publish.add_argument("-n", "--dry-run", action="store_true", help="change nothing")
+    publish.add_argument(
+        "--directory-keys",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also store each page under its directory key (simple/foo/), for a plain "
+        "S3 endpoint without website hosting (default: on for AWS, off with --endpoint-url)",
+    )
     return parser
 
 
@@ -255,6 +262,7 @@ def _publish(args: argparse.Namespace) -> int:
         endpoint_url=args.endpoint_url,
         delete=args.delete,
         dry_run=args.dry_run,
+        directory_keys=args.directory_keys,
     )
     if not args.quiet:
         prefix = "dry run: would have " if args.dry_run else ""
@@ -275,12 +283,17 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    from .redact import redact
+
+    print(f"{PROG}: error: {redact(message)}", file=sys.stderr)
 
 
 def _configure_logging(verbose: int) -> logging.Handler:
+    from .redact import RedactingFilter
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(debug=verbose >= 2))
+    handler.addFilter(RedactingFilter())  # whoever logs: botocore, urllib3, s3transfer
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel((logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)])

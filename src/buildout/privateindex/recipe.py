@@ -120,6 +120,10 @@ class Recipe:
         self.publish_to = options.get("publish-to", "").strip() or None
         self.publish_endpoint = options.get("publish-endpoint-url", "").strip() or None
         self.publish_delete = self._bool("publish-delete", "false")
+        keys = options.get("publish-directory-keys", "auto").strip().lower() or "auto"
+        if keys not in ("auto", "true", "false"):
+            raise self._error("publish-directory-keys", "not auto, true or false", keys)
+        self.publish_directory_keys = None if keys == "auto" else keys == "true"
         if self.publish_to:
             from buildout.privateindex.publish import parse_s3_url
 
@@ -365,7 +369,7 @@ class Recipe:
         return index or str(zc.buildout.easy_install.default_index_url)
 
     def _publish(self) -> None:
-        from buildout.privateindex.publish import publish
+        from buildout.privateindex.publish import PublishError, publish
 
         try:
             report = publish(
@@ -373,7 +377,11 @@ class Recipe:
                 self.publish_to or "",
                 endpoint_url=self.publish_endpoint,
                 delete=self.publish_delete,
+                directory_keys=self.publish_directory_keys,
             )
+        except PublishError as exc:
+            option = "publish-endpoint-url" if exc.about == "endpoint" else "publish-to"
+            raise zc.buildout.UserError(f"[{self.name}] option {option!r}: {exc}") from None
         except PrivateIndexError as exc:
             raise zc.buildout.UserError(f"[{self.name}] option 'publish-to': {exc}") from None
         logger.info(
