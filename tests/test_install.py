@@ -35,9 +35,11 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_wheel(src, "whlpkg", "2.0")
     for fmt, name in SDISTS.items():
         make_sdist(src, name, "3.0", fmt)
+    # A name older tools wrote: version "0.1.3-r0" (PEP 440: 0.1.3.post0).
+    make_sdist(src, "oldname", "0.1.3.post0", filename="oldname-0.1.3-r0.tar.gz")
     out = tmp_path_factory.mktemp("installable") / "index"
     report = build_index([src], out, yanks=["whlpkg==2.0: do not use"])
-    assert report.ok and report.files == 3 + len(SDISTS)
+    assert report.ok and report.files == 4 + len(SDISTS), report.problems
     return out
 
 
@@ -122,6 +124,12 @@ def test_pip_installs_the_newest_wheel_not_yanked(
     )
     assert version_in(pinned, "whlpkg") == "2.0"
     assert "do not use" in out  # pip shows the yank reason
+
+
+def test_pip_installs_a_legacy_sdist_name(url: str, env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "t"
+    check(pip("install", "--target", target, "--index-url", url, "oldname==0.1.3.post0"), env)
+    assert version_in(target, "oldname") == "0.1.3.post0"
 
 
 @pytest.mark.parametrize(

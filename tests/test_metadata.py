@@ -882,3 +882,26 @@ def test_parse_yank_rejects(spec: str, reason: str) -> None:
     with pytest.raises(YankSpecError, match=reason) as info:
         parse_yank(spec)
     assert info.value.spec == spec
+
+
+@pytest.mark.parametrize(
+    ("filename", "meta", "ok"),
+    [
+        ("basketweaver-0.1.3-r0.tar.gz", ("basketweaver", "0.1.3.post0"), True),
+        ("basketweaver-0.1.3-r0.tar.gz", ("basketweaver", "0.1.3-r0"), True),
+        ("zope.foo-1.0-1.zip", ("zope.foo", "1.0.post1"), True),
+        ("basketweaver-0.1.3-r0.tar.gz", ("basketweaver", "0.1.3"), False),
+        ("basketweaver-0.1.3-r0.tar.gz", ("basket", "0.1.3"), False),
+        ("foo-1.0.tar.gz", ("foo-1", "0"), False),
+    ],
+)
+def test_legacy_sdist_names_pip_accepts(
+    tmp_path: Path, filename: str, meta: tuple[str, str], ok: bool
+) -> None:
+    path = sdist_with(tmp_path, filename, sdist_members(*meta))
+    if ok:
+        dist = read(path).dist
+        assert (dist.name, dist.version) == meta
+    else:
+        with pytest.raises(DistributionError, match="invalid file name|metadata says"):
+            read_distribution(path)

@@ -143,31 +143,68 @@ def parse_filename(filename: str) -> tuple[Kind, NormalizedName, Version]:
     return kind, _name(name_part, filename), _version(version_part, filename)
 
 
+def _legacy_sdist_version(filename: str, name: str) -> str | None:
+    """The version part of an sdist file name, found as pip finds it.
+
+    pip splits ``<name>-<version><suffix>`` after the name it is looking
+    for, at the first ``-`` where the part before it normalizes to that
+    name, so ``basketweaver-0.1.3-r0.tar.gz`` is version ``0.1.3-r0`` (PEP
+    440's ``0.1.3.post0``), which a split at the last ``-`` misses.
+    """
+    suffix = sdist_suffix(filename)
+    if suffix is None:
+        return None
+    stem, canonical = filename[: -len(suffix)], canonicalize_name(name)
+    for i, char in enumerate(stem):
+        if char == "-" and canonicalize_name(stem[:i]) == canonical:
+            return stem[i + 1 :]
+    return None
+
+
 def check_filename(filename: str, name: str, version: str) -> None:
     """
     Check that a distribution's file name agrees with its metadata.
 
     Names compare by :func:`~packaging.utils.canonicalize_name`, versions by
     :func:`~packaging.utils.canonicalize_version` (so ``1.0`` and ``1.0.0``
-    agree, as PEP 625 has it).
+    agree, as PEP 625 has it).  An sdist whose name holds a ``-`` inside its
+    version, as older tools wrote them, is accepted as pip accepts it.
 
     :param str filename: The file name (not a path).
     :param str name: The ``Name`` of the file's core metadata.
     :param str version: The ``Version`` of the file's core metadata.
     :raises ValueError: If the file name is invalid or names another project
         or version; the message names both.
+
+    >>> check_filename("basketweaver-0.1.3-r0.tar.gz", "basketweaver", "0.1.3.post0")
     """
     try:
         _kind, file_name, file_version = parse_filename(filename)
     except ValueError as exc:
-        raise ValueError(f"invalid file name: {exc}") from None
-    if canonicalize_name(name) != file_name or canonicalize_version(
+        if not _is_legacy_sdist(filename, name, version):
+            raise ValueError(f"invalid file name: {exc}") from None
+        return
+    if canonicalize_name(name) == file_name and canonicalize_version(
         version
-    ) != canonicalize_version(file_version):
-        raise ValueError(
-            f"metadata says name {name!r} version {version!r}, but the file name "
-            f"says name {file_name!r} version {str(file_version)!r}"
-        )
+    ) == canonicalize_version(file_version):
+        return
+    if _is_legacy_sdist(filename, name, version):
+        return
+    raise ValueError(
+        f"metadata says name {name!r} version {version!r}, but the file name "
+        f"says name {file_name!r} version {str(file_version)!r}"
+    )
+
+
+def _is_legacy_sdist(filename: str, name: str, version: str) -> bool:
+    """Whether pip's reading of an sdist's name gives the metadata's name and version."""
+    part = _legacy_sdist_version(filename, name)
+    if part is None:
+        return False
+    try:
+        return canonicalize_version(Version(part)) == canonicalize_version(version)
+    except InvalidVersion:
+        return False
 
 
 def parse_yank(spec: str) -> tuple[str, str, str]:
