@@ -903,5 +903,5 @@ def test_legacy_sdist_names_pip_accepts(
         dist = read(path).dist
         assert (dist.name, dist.version) == meta
     else:
-        with pytest.raises(DistributionError, match="invalid file name|metadata says"):
+        with pytest.raises(DistributionError, match=r"invalid file name|metadata says"):
             read_distribution(path)
