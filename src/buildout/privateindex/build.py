@@ -24,7 +24,7 @@ import collections
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import filelock
@@ -33,7 +33,7 @@ from packaging.utils import canonicalize_name
 from . import fsutil
 from .errors import IndexStateError
 from .filenames import sdist_suffix
-from .model import DistFile, Problem, ReadResult
+from .model import DistFile, Problem, ReadResult, UpstreamFile
 from .pages import PageWriter, RenderSettings
 from .planning import Plan, make_plan
 from .reading import read_files
@@ -99,6 +99,8 @@ def build_index(
     *,
     base_url: str | None = None,
     yanks: Sequence[str] = (),
+    unyanks: Sequence[str] = (),
+    provenance: Mapping[str, Sequence[UpstreamFile]] | None = None,
     prune: bool = False,
     jobs: int | None = None,
     progress: Progress | None = None,
@@ -111,6 +113,10 @@ def build_index(
     :param base_url: Where ``simple/`` is served, if the pages should link
         files absolutely (``<base_url>/<project>/<filename>``).
     :param yanks: ``NAME==VERSION[: reason]`` specifications (PEP 592).
+    :param unyanks: ``NAME==VERSION`` releases whose upstream yank is cleared.
+    :param provenance: Upstream records by project (see :mod:`.provenance`):
+        the upload time and yank of each indexed file they match by name and
+        sha256 replace what the index knew.
     :param prune: Remove the files that are in no source any more.
     :param jobs: Processes reading files (default: the number of CPUs).
     :param progress: Called with ``(done, total)`` as files are read.
@@ -122,7 +128,7 @@ def build_index(
     started = time.monotonic()
     out = os.path.abspath(os.fspath(output))
     checked = check_sources(sources, out)
-    settings = RenderSettings.make(base_url, yanks)
+    settings = RenderSettings.make(base_url, yanks, unyanks)
     if jobs is None:
         jobs = os.cpu_count() or 1
     if jobs < 1:
@@ -137,7 +143,7 @@ def build_index(
         ) from None
     try:
         with IndexState.open(out) as state:
-            report = _build(state, checked, out, settings, prune, jobs, progress)
+            report = _build(state, checked, out, settings, prune, jobs, progress, provenance)
     finally:
         lock.release()
     report.elapsed = time.monotonic() - started
@@ -164,6 +170,7 @@ def _build(
     prune: bool,
     jobs: int,
     progress: Progress | None,
+    provenance: Mapping[str, Sequence[UpstreamFile]] | None = None,
 ) -> BuildReport:
     recovering = state.dirty
     if recovering:
@@ -189,11 +196,12 @@ def _build(
     plan.to_read = []  # let the candidates go
     plan.finish()
     report = BuildReport()
-    if plan.additions or plan.pruned or writer.needs_work(recovering):
+    refreshed = state.record_upstream(provenance) if provenance else set()
+    if plan.additions or plan.pruned or refreshed or writer.needs_work(recovering):
         state.set_dirty(True)
         state.remove_files(plan.pruned)
         try:
-            changed = plan.changed_projects - (early.written if early else set())
+            changed = (plan.changed_projects - (early.written if early else set())) | refreshed
             report.pages_written = writer.write(changed, full=recovering)
         except OSError as exc:
             raise _cannot_write(exc, out) from exc
@@ -239,6 +247,7 @@ class _Placer:
             self.plan.problems.append(Problem(candidate.path, reason))
             return
         self.plan.added(candidate, dist)
+        self.state.note_first_seen(dist.filename, time.time_ns())
         logger.debug("added %s", dist.filename)
 
 

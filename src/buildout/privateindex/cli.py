@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="yank a release (PEP 592): 'NAME==VERSION' or 'NAME==VERSION: reason'; repeatable",
     )
+    build.add_argument(
+        "--unyank",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="clear the upstream's yank of a release: 'NAME==VERSION'; repeatable",
+    )
     build.add_argument("--prune", action="store_true", help="drop files gone from the sources")
     build.add_argument(
         "--strict",
@@ -193,6 +200,7 @@ def _build(args: argparse.Namespace) -> int:
             args.output,
             base_url=args.base_url,
             yanks=tuple(args.yank),
+            unyanks=tuple(args.unyank),
             prune=args.prune,
             jobs=args.jobs,
             progress=progress,

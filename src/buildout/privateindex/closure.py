@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from packaging.utils import canonicalize_name
+
 from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.location import Credentials
-from buildout.privateindex.model import DistFile, Problem
+from buildout.privateindex.model import DistFile, Problem, UpstreamFile
+from buildout.privateindex.provenance import lookup
 from buildout.privateindex.resolve import (
     UNSATISFIABLE,
     LockedFile,
@@ -60,13 +63,19 @@ class IndexView(Protocol):
     def build_requires(self, filename: str) -> Sequence[str]:
         """The build requirements of the indexed sdist ``filename``."""
 
+    def record(self, records: Mapping[str, Sequence[UpstreamFile]]) -> None:
+        """Apply upstream records (upload time, yanks) to the files they match."""
+
 
 class DirectoryIndex:
     """An index directory as :func:`fill` and :func:`check` see it."""
 
-    def __init__(self, directory: str, yanks: Sequence[str] = ()) -> None:
+    def __init__(
+        self, directory: str, yanks: Sequence[str] = (), unyanks: Sequence[str] = ()
+    ) -> None:
         self.directory = directory
         self.yanks = list(yanks)
+        self.unyanks = list(unyanks)
         #: Files that could not be indexed while filling.
         self.problems: list[Problem] = []
         self._files: dict[str, DistFile] = {}
@@ -88,10 +97,13 @@ class DirectoryIndex:
         return dist is not None and (sha256 is None or dist.sha256 == sha256.lower())
 
     def add(self, directory: Path) -> int:
-        report = build_index([directory], self.directory, yanks=self.yanks)
+        report = build_index([directory], self.directory, yanks=self.yanks, unyanks=self.unyanks)
         self.problems += report.problems
         self.refresh()
         return len(report.added)
+
+    def record(self, records: Mapping[str, Sequence[UpstreamFile]]) -> None:
+        build_index([], self.directory, yanks=self.yanks, unyanks=self.unyanks, provenance=records)
 
     def build_requires(self, filename: str) -> Sequence[str]:
         dist = self._files.get(filename)
@@ -126,6 +138,8 @@ class FillReport:
     added: int = 0
     #: Warnings: upstream failures, files that could not be fetched.
     problems: list[str] = field(default_factory=list)
+    #: Every project resolved for some target (normalized names).
+    projects: set[str] = field(default_factory=set)
 
 
 def pmap(func: Callable[[T], R], items: Sequence[T], threads: int = RESOLVE_THREADS) -> list[R]:
@@ -193,10 +207,14 @@ def fill(
     index: IndexView,
     *,
     credentials: Callable[[str], Credentials | None] = lambda url: None,
+    upstream_index: str | None = None,
 ) -> FillReport:
     """Add to ``index`` what each target's offline run needs, from ``upstream``.
 
     Files shared by several targets (pure wheels, sdists) are fetched once.
+    With ``upstream_index`` (the upstream's simple URL), the upload time and
+    yank of every resolved project's files are then read from there and
+    recorded in ``index`` (fetched now or earlier: matched by name and sha256).
     """
     report = FillReport()
 
@@ -247,6 +265,10 @@ def fill(
             fresh = [p for p in result.packages if p.from_source and p.pin not in seen[target]]
             seen[target].update(p.pin for p in fresh)
             pending[target] = fresh
+        report.projects.update(canonicalize_name(p.name) for r in results for p in r.packages)
+    report.projects.update(canonicalize_name(p.name) for pkgs, _ in resolved for p in pkgs)
+    if upstream_index is not None and report.projects:
+        index.record(lookup(upstream_index, report.projects, credentials=credentials))
     return report
 
 

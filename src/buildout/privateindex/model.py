@@ -83,3 +83,17 @@ class Problem:
     def __str__(self) -> str:
         """``path: reason``, with control characters escaped (safe to print)."""
         return printable(f"{self.path}: {self.reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamFile:
+    """One file of an upstream project page.
+
+    ``yanked`` is None when the file is not yanked, else the reason (``""``
+    for none); ``upload_time_ns`` is None when the page gives none.
+    """
+
+    filename: str
+    sha256: str
+    upload_time_ns: int | None = None
+    yanked: str | None = None

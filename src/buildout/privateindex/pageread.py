@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Unreadable", "anchors", "hash_value", "is_absolute", "objects", "sha256"]
+__all__ = ["Unreadable", "anchors", "hash_value", "is_absolute", "objects", "parse_anchors"]
+__all__ += ["sha256"]
 
 _CHUNK = 1024 * 1024
 
@@ -48,6 +49,11 @@ def anchors(path: Path) -> list[tuple[dict[str, str | None], str]]:
         raise Unreadable(reason) from None
     except OSError as exc:
         raise Unreadable(f"unreadable: {exc.strerror or exc}") from None
+    return parse_anchors(text)
+
+
+def parse_anchors(text: str) -> list[tuple[dict[str, str | None], str]]:
+    """The attributes and text of every ``<a>`` of an HTML page."""
     parser = _Anchors()
     parser.feed(text)
     parser.close()

@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_version
 
 from . import fsutil, metadata, render
 from .model import DistFile
+from .provenancestate import FileProvenance
 from .state import IndexState
 
 __all__ = ["FORMAT_VERSION", "PageWriter", "RenderSettings"]
@@ -38,33 +39,53 @@ class RenderSettings:
     base_url: str | None
     #: Yank reasons by (normalized project, canonical version).
     yanks: Mapping[tuple[str, str], str]
-    #: A digest of everything above and of :data:`FORMAT_VERSION`.
+    #: A digest of everything here and of :data:`FORMAT_VERSION`.
     fingerprint: str
+    #: Releases whose upstream yank is cleared here: (project, canonical version).
+    unyanks: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
-    def make(cls, base_url: str | None, yank_specs: Sequence[str]) -> RenderSettings:
+    def make(
+        cls, base_url: str | None, yank_specs: Sequence[str], unyank_specs: Sequence[str] = ()
+    ) -> RenderSettings:
         """Settings from the build's options; YankSpecError for a bad spec."""
         yanks: dict[tuple[str, str], str] = {}
         for spec in yank_specs:
             project, version, reason = metadata.parse_yank(spec)
             yanks[(project, version)] = reason
+        unyanks = frozenset(metadata.parse_yank(spec)[:2] for spec in unyank_specs)
         base = base_url.rstrip("/") if base_url else None
-        data = {"format": FORMAT_VERSION, "base_url": base, "yanks": sorted(yanks.items())}
+        data: dict[str, object] = {
+            "format": FORMAT_VERSION,
+            "base_url": base,
+            "yanks": sorted(yanks.items()),
+        }
+        if unyanks:
+            data["unyanks"] = sorted(unyanks)
         digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-        return cls(base, yanks, digest)
+        return cls(base, yanks, digest, unyanks)
 
-    def yanked(self, dist: DistFile) -> str | None:
-        """The yank reason of ``dist`` (``""`` if none given), None if not yanked."""
-        if not self.yanks:
-            return None
-        return self.yanks.get((dist.project, canonicalize_version(dist.version)))
+    def yanked(self, dist: DistFile, upstream: str | None = None) -> str | None:
+        """The yank reason of ``dist`` (``""`` if none given), None if not yanked.
 
-    def page_file(self, dist: DistFile) -> render.PageFile:
-        """How a project page links ``dist``."""
+        A ``yank`` of the user's wins, then an unyank, then the upstream's yank.
+        """
+        release = (dist.project, canonicalize_version(dist.version))
+        if release in self.yanks:
+            return self.yanks[release]
+        return None if release in self.unyanks else upstream
+
+    def page_file(
+        self, dist: DistFile, provenance: FileProvenance | None = None
+    ) -> render.PageFile:
+        """How a project page links ``dist``, given where it comes from."""
         url = quote(dist.filename)
         if self.base_url is not None:
             url = f"{self.base_url}/{quote(dist.project)}/{url}"
-        return render.PageFile(dist, url, self.yanked(dist))
+        if provenance is None:
+            return render.PageFile(dist, url, self.yanked(dist))
+        upload_time = provenance.upload_time(dist.mtime_ns)
+        return render.PageFile(dist, url, self.yanked(dist, provenance.yanked), upload_time)
 
 
 class PageWriter:
@@ -124,7 +145,8 @@ class PageWriter:
         self.written += 1
 
     def _project(self, project: str, dists: Sequence[DistFile]) -> None:
-        files = [self.settings.page_file(dist) for dist in dists]
+        provenance = self._state.provenance(project)
+        files = [self.settings.page_file(dist, provenance.get(dist.filename)) for dist in dists]
         directory = os.path.join(self.simple, project)
         os.makedirs(directory, exist_ok=True)
         self._write(os.path.join(directory, _JSON), render.project_json(project, files))

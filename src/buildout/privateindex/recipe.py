@@ -108,11 +108,14 @@ class Recipe:
         self.complete = self._bool("complete", "true")
 
         self.yanks = _lines(options.get("yank", ""))
-        for spec in self.yanks:
-            try:
-                parse_yank(spec)
-            except PrivateIndexError as exc:
-                raise self._error("yank", exc.args[0] if exc.args else "invalid", spec) from None
+        self.unyanks = _lines(options.get("unyank", ""))
+        for option, specs in (("yank", self.yanks), ("unyank", self.unyanks)):
+            for spec in specs:
+                try:
+                    parse_yank(spec)
+                except PrivateIndexError as exc:
+                    reason = exc.args[0] if exc.args else "invalid"
+                    raise self._error(option, reason, spec) from None
 
         versions_file = options.get("versions-file", "").strip()
         self.versions_file = os.path.join(here, versions_file) if versions_file else None
@@ -214,7 +217,9 @@ class Recipe:
             raise zc.buildout.UserError(f"[{self.name}] {where}{exc.strerror or exc}") from None
 
     def _build(self) -> None:
-        report = build_index(self._all_sources(), self.directory, yanks=self.yanks)
+        report = build_index(
+            self._all_sources(), self.directory, yanks=self.yanks, unyanks=self.unyanks
+        )
         for problem in report.problems:
             logger.warning("[%s] %s", self.name, problem)
         added = len(report.added)
@@ -292,7 +297,7 @@ class Recipe:
         """Fill the index for every target (online runs), then check each offline."""
         session = get_session(self.buildout)
         pinned = session is not None and session.pinned
-        index = DirectoryIndex(self.directory, self.yanks)
+        index = DirectoryIndex(self.directory, self.yanks, self.unyanks)
         added = 0 if pinned else self._build_local_checkouts(index)
         roots = self._roots()
         constraints = {target: self._constraints(target) for target in self.targets}
@@ -318,6 +323,7 @@ class Recipe:
                     resolver,
                     index,
                     credentials=_credentials_for(location),
+                    upstream_index=location.url,
                 )
                 added += filled.added
                 for problem in filled.problems:

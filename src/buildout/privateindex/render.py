@@ -68,6 +68,8 @@ class PageFile:
     dist: DistFile
     url: str
     yanked: str | None = None
+    #: The PEP 700 upload time; the file's modification time if not given.
+    upload_time_ns: int | None = None
 
 
 def _e(text: str) -> str:
@@ -186,7 +188,9 @@ def _file_json(page_file: PageFile) -> dict[str, Any]:
         "dist-info-metadata": metadata,
         "yanked": yanked,
         "size": dist.size,
-        "upload-time": upload_time(dist.mtime_ns),
+        "upload-time": upload_time(
+            dist.mtime_ns if page_file.upload_time_ns is None else page_file.upload_time_ns
+        ),
     }
     if dist.requires_python:
         data["requires-python"] = dist.requires_python

@@ -1,6 +1,6 @@
 """The private state of an index: ``DIR/.privateindex/state.sqlite``.
 
-Four tables:
+Five tables:
 
 ``files``
     every file the index holds (``filename`` is the key), with all the fields
@@ -16,6 +16,9 @@ Four tables:
 ``sections``
     each project's rendered section of the landing page, with its number of
     files and bytes, so that a build re-renders only the projects it changes;
+``provenance``
+    where each file's upload time and yank come from (see
+    :mod:`.provenancestate`);
 ``meta``
     ``schema`` (the layout version of this database), ``settings`` (the
     fingerprint of the render settings the pages were written with) and
@@ -42,6 +45,7 @@ from typing import Any, NamedTuple
 
 from .errors import IndexStateError
 from .model import DistFile
+from .provenancestate import CREATE_PROVENANCE, ProvenanceRecords
 from .rows import FileRow, dist_to_row, row_to_dist
 
 __all__ = [
@@ -84,7 +88,7 @@ CREATE TABLE IF NOT EXISTS sections (
     project TEXT PRIMARY KEY, files INTEGER NOT NULL, size INTEGER NOT NULL,
     html TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{_SCHEMA}');
-"""
+{CREATE_PROVENANCE}"""
 _ADD_FILE = f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _ADD_SCAN = f"INSERT OR REPLACE INTO scan (source, {_SCAN_COLUMNS}) VALUES ({', '.join('?' * 8)})"
 _SET_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
@@ -120,7 +124,7 @@ def state_path(directory: str) -> str:
     return os.path.join(directory, STATE_DIR, _STATE_FILE)
 
 
-class IndexState:
+class IndexState(ProvenanceRecords):
     """The state of one index: queries, and the build's transaction."""
 
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
@@ -250,7 +254,9 @@ class IndexState:
 
     def remove_files(self, filenames: Iterable[str]) -> None:
         """Forget files removed from the index."""
-        self._write("DELETE FROM files WHERE filename = ?", ((name,) for name in filenames))
+        names = list(filenames)
+        self._write("DELETE FROM files WHERE filename = ?", ((name,) for name in names))
+        self.forget_provenance(names)
 
     def record_scan(self, source: str, entry: ScanEntry) -> None:
         """Remember what reading ``source`` gave."""
