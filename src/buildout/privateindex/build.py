@@ -88,7 +88,10 @@ def _prepare_output(output: str) -> None:
             output, "is not empty and is not an index (it has no .privateindex directory)"
         )
     try:
-        os.makedirs(state_dir, exist_ok=True)
+        fsutil.make_public_dirs(output)
+        if not os.path.isdir(state_dir):
+            os.mkdir(state_dir)
+            os.chmod(state_dir, fsutil.STATE_DIR_MODE)
     except OSError as exc:
         raise IndexStateError(output, f"cannot create: {exc.strerror or exc}") from None
 
@@ -134,7 +137,9 @@ def build_index(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     _prepare_output(out)
-    lock = filelock.FileLock(os.path.join(out, STATE_DIR, "lock"), timeout=lock_timeout)
+    lock = filelock.FileLock(
+        os.path.join(out, STATE_DIR, "lock"), timeout=lock_timeout, mode=fsutil.LOCK_MODE
+    )
     try:
         lock.acquire()
     except filelock.Timeout:
@@ -237,7 +242,7 @@ class _Placer:
         target = os.path.join(directory, dist.filename)
         try:
             if directory not in self.made:
-                os.makedirs(directory, exist_ok=True)
+                fsutil.make_public_dirs(directory)
                 self.made.add(directory)
             fsutil.place_file(candidate.path, target)
             if result.core_metadata is not None:

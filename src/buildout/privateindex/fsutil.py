@@ -19,8 +19,14 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from .filenames import classify
 
 __all__ = [
+    "LOCK_MODE",
+    "PUBLIC_DIR",
+    "PUBLIC_FILE",
+    "STATE_DIR_MODE",
+    "STATE_FILE_MODE",
     "TEMP_PREFIX",
     "is_temp_name",
+    "make_public_dirs",
     "place_file",
     "remove_orphans",
     "remove_project_dir",
@@ -30,6 +36,17 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What the index serves: readable (directories: traversable) by a web server
+#: running as another user, whatever the umask.
+PUBLIC_FILE = 0o644
+PUBLIC_DIR = 0o755
+#: The private state: its directory can be entered (to reach the lock) but
+#: not listed by others; its database (and journal) is the owner's alone.
+STATE_DIR_MODE = 0o711
+STATE_FILE_MODE = 0o600
+#: The lock: the owner and the owner's group (a ``verify`` of theirs) may take it.
+LOCK_MODE = 0o664
 
 #: Temporary files of a build are named ``.~privateindex-<random>.tmp``.
 TEMP_PREFIX = ".~privateindex-"
@@ -54,12 +71,13 @@ def write_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
     """Write ``data`` (bytes, or pieces of it) to ``path`` through a temporary
     file and a rename.
 
-    The file gets the usual permissions (``0o666`` minus the umask), so a web
-    server can read it.
+    The file is :data:`PUBLIC_FILE` (``0o644``) whatever the umask, so a web
+    server running as another user can read it.
     """
     tmp = _temp_path(os.path.dirname(path) or ".")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PUBLIC_FILE)
     try:
+        os.fchmod(fd, PUBLIC_FILE)
         with os.fdopen(fd, "wb") as stream:
             if isinstance(data, bytes):
                 stream.write(data)
@@ -74,12 +92,17 @@ def write_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
 def place_file(source: str, target: str) -> bool:
     """Put a copy of ``source`` at ``target`` atomically; never touch ``source``.
 
-    A hard link when the file system allows it, else a copy (keeping the
-    modification time).  Returns True when the file was hard linked.  If
-    ``target`` already is ``source`` (the same inode), nothing is done.
-    A new hard link appears atomically by itself; a copy, or a link that
-    replaces another file, goes through a temporary name.
+    A hard link when the file system allows it and ``source`` is readable by
+    all, else a copy (keeping the modification time) made :data:`PUBLIC_FILE`:
+    a link shares its source's mode, and a private file of the download
+    cache must not become unreadable to the web server, nor the cache's file
+    be changed.  Returns True when the file was hard linked.  If ``target``
+    already is ``source`` (the same inode), nothing is done.  A new hard link
+    appears atomically by itself; a copy, or a link that replaces another
+    file, goes through a temporary name.
     """
+    if not os.stat(source).st_mode & 0o004:
+        return _copy_public(source, target)
     try:
         os.link(source, target)  # the common case: one system call
         return True
@@ -102,11 +125,41 @@ def place_file(source: str, target: str) -> bool:
                 raise
             linked = False
             shutil.copy2(source, tmp)
+            os.chmod(tmp, PUBLIC_FILE)
         os.replace(tmp, target)
     except BaseException:
         remove_quietly(tmp)
         raise
     return linked
+
+
+def _copy_public(source: str, target: str) -> bool:
+    tmp = _temp_path(os.path.dirname(target) or ".")
+    try:
+        shutil.copy2(source, tmp)
+        os.chmod(tmp, PUBLIC_FILE)
+        os.replace(tmp, target)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    return False
+
+
+def make_public_dirs(path: str) -> None:
+    """Create directory ``path`` and its missing parents as :data:`PUBLIC_DIR`."""
+    missing: list[str] = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            continue
+        os.chmod(directory, PUBLIC_DIR)
 
 
 def remove_quietly(path: str) -> None:

@@ -148,7 +148,7 @@ class PageWriter:
         provenance = self._state.provenance(project)
         files = [self.settings.page_file(dist, provenance.get(dist.filename)) for dist in dists]
         directory = os.path.join(self.simple, project)
-        os.makedirs(directory, exist_ok=True)
+        fsutil.make_public_dirs(directory)
         self._write(os.path.join(directory, _JSON), render.project_json(project, files))
         self._write(os.path.join(directory, _HTML), render.project_html(project, files))
         size = sum(dist.size for dist in dists)
@@ -192,7 +192,7 @@ class PageWriter:
         self._final = sorted(state.projects())
         root = full or self.settings_changed or set(self._final) != self.old_projects
         if root or self._root_missing():
-            os.makedirs(self.simple, exist_ok=True)
+            fsutil.make_public_dirs(self.simple)
             self._write(os.path.join(self.simple, _JSON), render.root_json(self._final))
             self._write(os.path.join(self.simple, _HTML), render.root_html(self._final))
         if self.written or self.emptied or not os.path.isfile(os.path.join(self.out, _HTML)):

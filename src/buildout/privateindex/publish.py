@@ -35,6 +35,7 @@ from pathlib import Path
 import filelock
 
 from .errors import IndexStateError
+from .fsutil import LOCK_MODE
 from .publishplan import MANIFEST_NAME, Item, Manifest, content_type, entry, scan
 from .redact import environ_secrets, redacting
 from .s3client import MULTIPART_THRESHOLD, S3, PublishError, client_errors, describe
@@ -99,7 +100,7 @@ def _build_lock(root: Path) -> Iterator[None]:
     if not (root / STATE_DIR).is_dir():
         yield
         return
-    lock = filelock.FileLock(root / STATE_DIR / "lock", timeout=LOCK_TIMEOUT)
+    lock = filelock.FileLock(root / STATE_DIR / "lock", timeout=LOCK_TIMEOUT, mode=LOCK_MODE)
     try:
         lock.acquire()
     except filelock.Timeout:

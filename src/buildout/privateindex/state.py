@@ -40,10 +40,12 @@ import itertools
 import logging
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .errors import IndexStateError
+from .fsutil import STATE_FILE_MODE
 from .model import DistFile
 from .provenancestate import CREATE_PROVENANCE, ProvenanceRecords
 from .rows import FileRow, dist_to_row, row_to_dist
@@ -124,6 +126,19 @@ def state_path(directory: str) -> str:
     return os.path.join(directory, STATE_DIR, _STATE_FILE)
 
 
+def _private(path: str, create: bool) -> None:
+    """Make the database the owner's alone (SQLite gives its journal the same mode)."""
+    try:
+        if create:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, STATE_FILE_MODE))
+        if stat.S_IMODE(os.stat(path).st_mode) != STATE_FILE_MODE:
+            os.chmod(path, STATE_FILE_MODE)
+    except PermissionError:
+        pass  # another user's index (a verify, a publish): theirs to set
+    except OSError as exc:
+        raise IndexStateError(path, f"cannot open the state database: {exc.strerror}") from None
+
+
 class IndexState(ProvenanceRecords):
     """The state of one index: queries, and the build's transaction."""
 
@@ -148,6 +163,7 @@ class IndexState(ProvenanceRecords):
         path = state_path(directory)
         if not create and not os.path.isfile(path):
             raise IndexStateError(directory, "not an index (it has no state)")
+        _private(path, create)
         try:
             connection = sqlite3.connect(path, timeout=60, isolation_level=None)
             if create:

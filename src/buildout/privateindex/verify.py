@@ -19,6 +19,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import filelock
 from packaging.utils import canonicalize_name
 
+from .fsutil import LOCK_MODE
 from .pageread import Unreadable, anchors, hash_value, is_absolute, objects, sha256
 from .state import STATE_DIR
 
@@ -269,7 +270,7 @@ def verify_index(
         if notes is not None:
             notes.extend(first_notes)
         return problems
-    lock = filelock.FileLock(lock_path, timeout=lock_timeout)
+    lock = filelock.FileLock(lock_path, timeout=lock_timeout, mode=LOCK_MODE)
     try:
         lock.acquire()
     except filelock.Timeout:
