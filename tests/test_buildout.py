@@ -123,6 +123,9 @@ def test_first_run_populates_and_the_next_installs_offline(
     )
     assert versions == "1.0 2.0"
     assert "Unused option" not in run.output
+    # The finder goes straight to each project's directory: no whole-index scan.
+    assert "Scanning index of all packages" not in run.output
+    assert "Couldn't retrieve index page" not in run.output
 
 
 def test_include_fetches_extra_requirements(sample: SampleBuildout, upstream: StaticServer) -> None:

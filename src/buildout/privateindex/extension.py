@@ -17,6 +17,7 @@ from typing import Any
 import zc.buildout
 import zc.buildout.easy_install as easy_install
 
+from buildout.privateindex.finder import route_finder
 from buildout.privateindex.location import (
     IndexLocation,
     LocationError,
@@ -187,6 +188,7 @@ def pin(buildout: Any, session: Session, location: IndexLocation) -> None:
     _set_item(session, environ, "PIP_INDEX_URL", location.url_with_credentials())
     if location.credentials is not None:
         _bridge_credentials(session, location)
+    route_finder(session, url)
     session.location = location
     logger.info("Private index: installing only from %s (mode %s).", url, session.mode)
 
