@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from packaging.utils import canonicalize_version
 
-from . import fsutil, metadata, render
+from . import fsutil, render
+from .filenames import parse_yank
 from .model import DistFile
 from .provenancestate import FileProvenance
 from .state import IndexState
@@ -51,9 +52,9 @@ class RenderSettings:
         """Settings from the build's options; YankSpecError for a bad spec."""
         yanks: dict[tuple[str, str], str] = {}
         for spec in yank_specs:
-            project, version, reason = metadata.parse_yank(spec)
+            project, version, reason = parse_yank(spec)
             yanks[(project, version)] = reason
-        unyanks = frozenset(metadata.parse_yank(spec)[:2] for spec in unyank_specs)
+        unyanks = frozenset(parse_yank(spec)[:2] for spec in unyank_specs)
         base = base_url.rstrip("/") if base_url else None
         data: dict[str, object] = {
             "format": FORMAT_VERSION,

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urldefrag
 
 from .location import Credentials, basic_auth_header, redact
+from .mediatypes import JSON_TYPE
 from .model import UpstreamFile
 from .pageread import parse_anchors
 
@@ -31,8 +32,7 @@ logger = logging.getLogger(__name__)
 
 #: Project pages read at once.
 LOOKUP_THREADS = 8
-_JSON_TYPE = "application/vnd.pypi.simple.v1+json"
-_ACCEPT = f"{_JSON_TYPE}, text/html;q=0.1"
+_ACCEPT = f"{JSON_TYPE}, text/html;q=0.1"
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -112,7 +112,7 @@ def _read_page(url: str, creds: Credentials | None, timeout: float) -> list[Upst
     with urllib.request.urlopen(request, timeout=timeout) as response:
         kind = response.headers.get_content_type()
         text = response.read().decode(response.headers.get_content_charset() or "utf-8")
-    return parse_json(text) if kind == _JSON_TYPE else parse_html(text)
+    return parse_json(text) if kind == JSON_TYPE else parse_html(text)
 
 
 def lookup(

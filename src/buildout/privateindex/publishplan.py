@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import mimetypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from .errors import IndexStateError
 from .fsutil import is_within
+from .mediatypes import media_type
 
 __all__ = ["MANIFEST_NAME", "Item", "Manifest", "content_type", "scan"]
 
@@ -34,11 +34,6 @@ log = logging.getLogger(__name__)
 #: The manifest object, below the prefix.  Never part of the local tree.
 MANIFEST_NAME = ".privateindex-manifest.json"
 MANIFEST_VERSION = 1
-HTML_TYPE = "text/html; charset=utf-8"
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
-_TYPES = {".metadata": "text/plain; charset=utf-8", ".tar.bz2": "application/x-bzip2"}
-_TYPES |= {".tar.xz": "application/x-xz", ".tar.gz": "application/gzip", ".tgz": "application/gzip"}
-_TYPES |= dict.fromkeys((".whl", ".zip", ".egg"), "application/zip")
 _CHUNK = 1 << 20
 
 
@@ -77,14 +72,7 @@ def stage(rel: str) -> int:
 def content_type(rel: str) -> str:
     """The Content-Type an object is stored with."""
     name = rel.rsplit("/", 1)[-1]
-    if name == "" or name.endswith((".html", ".htm")):
-        return HTML_TYPE
-    if name == "index.json":
-        return JSON_TYPE
-    for suffix, media_type in _TYPES.items():
-        if name.endswith(suffix):
-            return media_type
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return media_type(name or "index.html")  # a directory key is a page
 
 
 def sha256_of(path: Path) -> str:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .mediatypes import HTML_TYPE, HTML_V1_TYPE, JSON_TYPE
 from .model import DistFile
 from .safetext import without_controls
 
@@ -41,10 +42,6 @@ __all__ = [
     "upload_time",
 ]
 
-#: Media types of the simple repository API (PEP 691).
-HTML_TYPE = "text/html"
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
-HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
 
 #: The API version the pages declare (PEP 629; 1.1 since PEP 700).
 API_VERSION = "1.1"

@@ -18,8 +18,8 @@ import stat as stat_module
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from . import metadata
 from .errors import SourceError
+from .filenames import classify
 from .fsutil import is_within
 from .model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Problem
 
@@ -170,7 +170,7 @@ class _Scanner:
                 ancestors.discard(current.ident)
                 continue
             name, is_dir = entry
-            looks_like_dist = name.endswith(_SUFFIXES) and metadata.classify(name) is not None
+            looks_like_dist = name.endswith(_SUFFIXES) and classify(name) is not None
             if not is_dir and not looks_like_dist:
                 continue  # no need to stat what is ignored anyway
             entry_path = current.prefix + name
@@ -208,7 +208,7 @@ class _Scanner:
                 yield from self.scan_dir(source, st)
             elif not stat_module.S_ISREG(st.st_mode):
                 self.problem(source, "not a regular file or directory")
-            elif metadata.classify(os.path.basename(source)) is None:
+            elif classify(os.path.basename(source)) is None:
                 self.problem(source, "not a distribution file name (.whl, .egg or an sdist)")
             else:
                 yield from self.file(source, os.path.basename(source), st)

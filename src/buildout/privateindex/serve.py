@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 
 from .errors import IndexStateError
 from .fsutil import is_within
-from .render import HTML_TYPE, HTML_V1_TYPE, JSON_TYPE
+from .mediatypes import HTML_TYPE, HTML_V1_TYPE, JSON_TYPE, LATEST, media_type
 
 __all__ = ["make_server", "negotiate", "server_url"]
 
@@ -38,25 +38,9 @@ _PAGES: tuple[tuple[str, str], ...] = (
     (JSON_TYPE, "index.json"),
 )
 #: Media types that name one of ours (PEP 691's ``latest`` aliases).
-_ALIASES = {
-    "application/vnd.pypi.simple.latest+json": JSON_TYPE,
-    "application/vnd.pypi.simple.latest+html": HTML_V1_TYPE,
-}
+_ALIASES = LATEST
 #: Ties go to the type most clients understand.
 _PREFERENCE = {HTML_TYPE: 2, HTML_V1_TYPE: 1, JSON_TYPE: 0}
-
-_TYPES = {
-    ".whl": "application/zip",
-    ".egg": "application/zip",
-    ".zip": "application/zip",
-    ".tar.gz": "application/gzip",
-    ".tgz": "application/gzip",
-    ".tar.bz2": "application/x-bzip2",
-    ".tar.xz": "application/x-xz",
-    ".metadata": "text/plain; charset=utf-8",
-    ".json": JSON_TYPE,
-    ".html": "text/html; charset=utf-8",
-}
 
 
 def _parse_accept(header: str) -> list[tuple[str, float]]:
@@ -100,14 +84,14 @@ def negotiate(accept: str | None) -> str | None:
     if not ranges:
         return HTML_TYPE
     best: tuple[float, int, int, str] | None = None
-    for media_type, _page in _PAGES:
-        matches = [(_specificity(rng, media_type), q) for rng, q in ranges]
+    for kind, _page in _PAGES:
+        matches = [(_specificity(rng, kind), q) for rng, q in ranges]
         matches = [(s, q) for s, q in matches if s >= 0]
         if not matches:
             continue
         specificity = max(s for s, _ in matches)
         q = max(q for s, q in matches if s == specificity)
-        key = (q, specificity, _PREFERENCE[media_type], media_type)
+        key = (q, specificity, _PREFERENCE[kind], kind)
         if q > 0 and (best is None or key > best):
             best = key
     return None if best is None else best[3]
@@ -126,11 +110,7 @@ class IndexRequestHandler(SimpleHTTPRequestHandler):
         log.info("%s - %s", self.address_string(), format % args)
 
     def guess_type(self, path: str | os.PathLike[str]) -> str:
-        name = os.fspath(path).lower()
-        for suffix, media_type in _TYPES.items():
-            if name.endswith(suffix):
-                return media_type
-        return "application/octet-stream"
+        return media_type(os.fspath(path))
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self.send_error(HTTPStatus.NOT_FOUND, "File not found")
