@@ -12,10 +12,11 @@ The layout of the output directory ``DIR``::
 A build changes the index in an order that keeps it consistent at every
 moment: files are placed before any page links them, project pages are
 written before the root pages, the root and landing pages last, then the
-state is committed, and only then are pruned files removed.  Every file
-appears atomically (see :mod:`.fsutil`).  Concurrent builds are serialized
-by a lock file.  Incremental builds read only new or changed source files
-(see :mod:`.state`) and rewrite only the pages whose content changes.
+state is committed, and only then are pruned files removed (an emptied
+project's pages before its files).  Every file appears atomically (see
+:mod:`.fsutil`).  Concurrent builds are serialized by a lock file.
+Incremental builds read only new or changed source files (see
+:mod:`.state`) and rewrite only the pages whose content changes.
 """
 
 from __future__ import annotations
@@ -286,14 +287,18 @@ class _EarlyPages:
 
 
 def _remove_pruned(simple: str, plan: Plan, emptied: set[str]) -> None:
-    """Remove pruned files (and emptied projects), once no page links them."""
+    """Remove pruned files (and emptied projects), once no page links them.
+
+    An emptied project's pages still link its files: they go first, with
+    the project's directory, and the pruned files of other projects after.
+    """
+    for project in sorted(emptied):
+        fsutil.remove_project_dir(os.path.join(simple, project))
     for filename in plan.pruned:
         path = os.path.join(simple, plan.pruned_projects[filename], filename)
         fsutil.remove_quietly(path)
         fsutil.remove_quietly(path + ".metadata")
         logger.debug("pruned %s", filename)
-    for project in sorted(emptied):
-        fsutil.remove_project_dir(os.path.join(simple, project))
 
 
 def _tracked(state: IndexState) -> dict[str, set[str]]:

@@ -147,7 +147,7 @@ class IndexState:
         try:
             connection = sqlite3.connect(path, timeout=60, isolation_level=None)
             if create:
-                connection.executescript(_CREATE)
+                connection.executescript(f"BEGIN; {_CREATE} COMMIT;")  # one transaction
                 schema = connection.execute("SELECT value FROM meta WHERE key = 'schema'")
                 if schema.fetchone() == ("1",):
                     logger.info("%s: upgrading the state; every page is rewritten", directory)
