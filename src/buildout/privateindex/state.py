@@ -206,6 +206,12 @@ class IndexState:
         for project, group in itertools.groupby(rows, key=lambda row: row[1]):
             yield project, [row_to_dist(row) for row in group]
 
+    def iter_file_sizes(self) -> Iterator[tuple[str, str, int, bool]]:
+        """``(filename, project, size, has_metadata)`` of every file, one at a time."""
+        sql = "SELECT filename, project, size, metadata_sha256 IS NOT NULL FROM files"
+        for filename, project, size, has_metadata in self._iterate(sql):
+            yield filename, project, size, bool(has_metadata)
+
     def projects(self) -> set[str]:
         """The projects the index holds."""
         return {row[0] for row in self._query("SELECT DISTINCT project FROM files")}
