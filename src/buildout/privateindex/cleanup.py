@@ -49,8 +49,17 @@ def _damage(path: str, size: int, has_metadata: bool) -> str | None:
 def forget_lost(state: IndexState, simple: str) -> dict[str, str]:
     """Drop the files the state lists but the disk lost; returns {filename: project}."""
     lost: dict[str, str] = {}
+    stat = os.stat
     for filename, project, size, has_metadata in state.iter_file_sizes():
-        why = _damage(os.path.join(simple, project, filename), size, has_metadata)
+        path = f"{simple}/{project}/{filename}"
+        try:  # the common case, kept tight: it runs for every file of every build
+            if stat(path).st_size == size and (
+                not has_metadata or stat(path + ".metadata").st_size
+            ):
+                continue
+        except OSError:
+            pass
+        why = _damage(path, size, has_metadata)
         if why is not None:
             logger.warning("%s/%s %s in the index", project, filename, why)
             lost[filename] = project
