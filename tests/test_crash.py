@@ -2,12 +2,14 @@
 
 strace's fault injection kills the build (``privateindex build -j 1``: one
 process) at the Nth call of one kind of system call, for every N up to the
-number of such calls an untraced-for-faults run makes, in three builds: a
-cold build, a build adding one file, and a ``--prune`` build that empties a
-project and drops a file from another.  After each kill the index must hold
-only whole pages (each the old or the new one), every link and every
-announced ``.metadata`` must resolve with the right hash, and the root pages
-must list only projects with pages; the next build must then succeed, leave
+number of such calls an uninterrupted run makes, in four builds: a cold
+build, a build adding one file, a ``--prune`` build that empties a project
+and drops a file from another, and that ``--prune`` build run again after it
+was killed before its commit (a recovering build: it rewrites every page and
+removes what the killed one left).  After each kill the index must hold only
+whole pages (each the old or the new one), every link and every announced
+``.metadata`` must resolve with the right hash, and the root pages must list
+only projects with pages; the next build must then succeed, leave
 ``verify`` clean and give exactly the index an uninterrupted build gives.
 """
 
@@ -115,6 +117,25 @@ def _scenario(tmp: Path, name: str, prune: bool, before: list[str], after: list[
     )
 
 
+def _interrupted(tmp: Path, scenario: Scenario, kill_at: str) -> Scenario:
+    """The same build again, into the index ``scenario`` left when killed at ``kill_at``."""
+    index = tmp / f"{scenario.name}-killed"
+    scenario.fresh_index(index)
+    inject = f"inject={kill_at.split('#')[0]}:signal=KILL:when={kill_at.split('#')[1]}"
+    assert _run(_strace("-e", inject, "-o", os.devnull, *scenario.command(index))) == -9
+    with IndexState.open(str(index), create=False) as state:
+        assert state.dirty  # the next build recovers
+    return Scenario(
+        f"{scenario.name}-recovery",
+        scenario.src,
+        index,
+        scenario.prune,
+        page_bytes(index),
+        scenario.pages_after,
+        scenario.files_after,
+    )
+
+
 def _strace(*options: str) -> list[str]:
     return ["strace", "-f", "-qq", *options]  # (--seccomp-bpf would defeat the injection)
 
@@ -186,12 +207,15 @@ def _kill_points(counts: dict[str, dict[str, int]]) -> Iterator[tuple[str, str, 
 def test_a_build_killed_at_any_call_leaves_a_consistent_index(tmp_path: Path) -> None:
     assert shutil.which("strace"), "strace is needed (.ci/install-system-deps installs it)"
     base = ["alpha-1.0", "beta-1.0", "beta-1.1"]
+    prune = _scenario(tmp_path, "prune", True, [*base, "gamma-1.0"], ["alpha-1.0", "beta-1.1"])
     scenarios = {
         s.name: s
         for s in (
             _scenario(tmp_path, "cold", False, [], base),
             _scenario(tmp_path, "one-new", False, base, [*base, "alpha-1.1"]),
-            _scenario(tmp_path, "prune", True, [*base, "gamma-1.0"], ["alpha-1.0", "beta-1.1"]),
+            prune,
+            # Killed before its commit: the next build rewrites every page.
+            _interrupted(tmp_path, prune, "syncfs#1"),
         )
     }
     work = tmp_path / "runs"
