@@ -86,21 +86,28 @@ def _add_files(src: Path, rng: random.Random, count: int, serial: list[int]) -> 
             make_sdist(src, project, f"1.{n}", rng.choice(["tar.gz", "zip", "tar.xz"]))
 
 
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the build with its process group (its reading pool's workers too)."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+
+
 def _kill_at_random(src: Path, out: Path, rng: random.Random) -> str:
     """Start a build and kill it at a random file system change; describe when."""
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, json.dumps([str(src)]), str(out)],
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     assert proc.stdout is not None
     if rng.random() < 0.3:  # at a random time: while scanning, reading or writing
         assert proc.stdout.readline() == "start\n"
         delay = rng.uniform(0, 0.5)
         time.sleep(delay)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
+        _kill(proc)
         return f"killed {delay:.3f}s after the start"
     target = rng.randrange(1, 400)
     seen = 0
@@ -109,9 +116,7 @@ def _kill_at_random(src: Path, out: Path, rng: random.Random) -> str:
             seen += 1
             if seen >= target:
                 break
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
+    _kill(proc)
     return f"killed after {seen} of {target} changes"
 
 

@@ -19,7 +19,7 @@ set -u
 D="$1/mnt"; SRC="$1/src"; shift
 P="$* -m buildout.privateindex"
 mkdir -p "$D"
-for free in 0 8 16 24 32 40 48 56 64 72 80 96; do
+for free in 0 24 32 40 48 56 64 96; do
   mount -t tmpfs -o size=2m tmpfs "$D"
   $P build "$SRC" -o "$D/index" -q || exit 90
   avail=$(df -k --output=avail "$D" | tail -1)

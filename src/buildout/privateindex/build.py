@@ -12,10 +12,13 @@ The layout of the output directory ``DIR``::
 A build changes the index in an order that keeps it consistent at every
 moment: files are placed before any page links them, project pages are
 written before the root pages, the root and landing pages last, then the
-state is committed, and only then are pruned files removed.  Every file
-appears atomically (see :mod:`.fsutil`).  Concurrent builds are serialized
-by a lock file.  Incremental builds read only new or changed source files
-(see :mod:`.state`) and rewrite only the pages whose content changes.
+state is committed, and only then are pruned files removed (an emptied
+project's pages before its files).  Every file appears atomically (see
+:mod:`.fsutil`) and is synced before the state lists it (:mod:`.durable`);
+a file the state lists but the disk lost is noticed and repaired
+(:mod:`.cleanup`).  Concurrent builds are serialized by a lock file.
+Incremental builds read only new or changed source files (see
+:mod:`.state`) and rewrite only the pages whose content changes.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 import filelock
 from packaging.utils import canonicalize_name
 
-from . import fsutil
+from . import cleanup, durable, fsutil
 from .errors import IndexStateError
 from .filenames import sdist_suffix
 from .model import DistFile, Problem, ReadResult, UpstreamFile
@@ -182,14 +185,17 @@ def _build(
         logger.info("%s: cleaning up after an interrupted build", out)
         fsutil.remove_temp_files(out)
     simple = os.path.join(out, "simple")
+    batch = durable.SyncBatch(out)
+    writer = PageWriter(out, settings, state, batch)  # before anything changes
+    lost = cleanup.forget_lost(state, simple)
     scan_problems: list[Problem] = []
     plan = make_plan(state, iter_candidates(sources, out, scan_problems), prune, simple)
     plan.problems.extend(scan_problems)
-    writer = PageWriter(out, settings, state)  # before anything changes
+    plan.lose(lost)
     early: _EarlyPages | None = None
     if plan.to_read:
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
-        placer = _Placer(simple, state, plan)
+        placer = _Placer(simple, state, plan, batch)
         if not prune and not writer.rerenders_all(recovering):
             early = _EarlyPages(writer, plan)
         for outcome in read_files(plan.to_read, jobs=jobs, progress=progress):
@@ -202,7 +208,7 @@ def _build(
     plan.finish()
     report = BuildReport()
     refreshed = state.record_upstream(provenance) if provenance else set()
-    if plan.additions or plan.pruned or refreshed or writer.needs_work(recovering):
+    if plan.additions or plan.pruned or lost or refreshed or writer.needs_work(recovering):
         state.set_dirty(True)
         state.remove_files(plan.pruned)
         try:
@@ -212,11 +218,13 @@ def _build(
             raise _cannot_write(exc, out) from exc
     state.forget_scans(plan.forgotten)
     state.set_settings(settings.fingerprint)
+    batch.flush()  # what the state lists is on disk before the state commits
     state.commit()
     if state.dirty:
-        _remove_pruned(simple, plan, writer.emptied)
+        cleanup.remove_files(simple, plan.removed(), writer.emptied, batch)
         if recovering:
-            fsutil.remove_orphans(simple, _tracked(state))
+            cleanup.remove_leftovers(simple, state, batch)
+        batch.flush()  # and gone before the state says the build is over
         state.set_dirty(False)
     report.problems = sorted(plan.problems, key=lambda problem: problem.path)
     report.added = sorted(plan.additions)
@@ -229,10 +237,11 @@ def _build(
 class _Placer:
     """Puts new files into the index as they are read, before any page links them."""
 
-    def __init__(self, simple: str, state: IndexState, plan: Plan) -> None:
+    def __init__(self, simple: str, state: IndexState, plan: Plan, batch: durable.SyncBatch):
         self.simple = simple
         self.state = state
         self.plan = plan
+        self.batch = batch
         self.made: set[str] = set()
 
     def place(self, candidate: Candidate, result: ReadResult) -> None:
@@ -244,9 +253,12 @@ class _Placer:
             if directory not in self.made:
                 fsutil.make_public_dirs(directory)
                 self.made.add(directory)
+                self.batch.note(directory)
             fsutil.place_file(candidate.path, target)
+            self.batch.note(target)
             if result.core_metadata is not None:
                 fsutil.write_atomic(target + ".metadata", result.core_metadata)
+                self.batch.note(target + ".metadata")
         except OSError as exc:
             reason = f"cannot copy into the index: {exc.strerror or exc}"
             self.plan.problems.append(Problem(candidate.path, reason))
@@ -297,21 +309,6 @@ class _EarlyPages:
             except OSError as exc:
                 raise _cannot_write(exc, self.writer.out) from exc
             self.written.add(guess)
-
-
-def _remove_pruned(simple: str, plan: Plan, emptied: set[str]) -> None:
-    """Remove pruned files (and emptied projects), once no page links them."""
-    for filename in plan.pruned:
-        path = os.path.join(simple, plan.pruned_projects[filename], filename)
-        fsutil.remove_quietly(path)
-        fsutil.remove_quietly(path + ".metadata")
-        logger.debug("pruned %s", filename)
-    for project in sorted(emptied):
-        fsutil.remove_project_dir(os.path.join(simple, project))
-
-
-def _tracked(state: IndexState) -> dict[str, set[str]]:
-    return {project: {dist.filename for dist in dists} for project, dists in state.iter_projects()}
 
 
 def load_index(output: str | os.PathLike[str]) -> list[DistFile]:

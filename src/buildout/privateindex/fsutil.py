@@ -238,22 +238,25 @@ def remove_project_dir(directory: str) -> None:
         logger.warning("cannot remove %s: %s", directory, exc.strerror or exc)
 
 
-def remove_orphans(simple: str, tracked: Mapping[str, Collection[str]]) -> None:
+def remove_orphans(simple: str, tracked: Mapping[str, Collection[str]]) -> list[str]:
     """Remove what a killed build left in ``simple`` that the index does not hold.
 
     ``tracked`` maps each project to its file names.  Only names a build
     writes are considered (pages, distributions, ``.metadata`` files).
+    Returns the paths removed (project directories and files).
     """
+    removed: list[str] = []
     try:
         entries = [entry for entry in os.scandir(simple) if entry.is_dir(follow_symlinks=False)]
     except OSError:
-        return
+        return removed
     for entry in entries:
         files = tracked.get(entry.name)
         if files is None:
             if not entry.name.startswith("."):
                 logger.info("removing %s, left by an interrupted build", entry.path)
                 remove_project_dir(entry.path)
+                removed.append(entry.path)
             continue
         try:
             names = os.listdir(entry.path)
@@ -267,6 +270,8 @@ def remove_orphans(simple: str, tracked: Mapping[str, Collection[str]]) -> None:
             if _is_ours(name):
                 logger.info("removing %s, left by an interrupted build", name)
                 remove_quietly(os.path.join(entry.path, name))
+                removed.append(os.path.join(entry.path, name))
+    return removed
 
 
 def is_within(path: str, root: str) -> bool:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from packaging.utils import canonicalize_version
 
 from . import fsutil, render
+from .durable import SyncBatch
 from .filenames import parse_yank
 from .model import DistFile
 from .provenancestate import FileProvenance
@@ -92,8 +93,12 @@ class RenderSettings:
 class PageWriter:
     """Writes the pages of the index in ``out`` from its state."""
 
-    def __init__(self, out: str, settings: RenderSettings, state: IndexState) -> None:
+    def __init__(
+        self, out: str, settings: RenderSettings, state: IndexState, batch: SyncBatch | None = None
+    ) -> None:
         self.out = out
+        #: Notes every page written, to be synced before the state commits.
+        self.batch = batch if batch is not None else SyncBatch(out)
         self.simple = os.path.join(out, "simple")
         self.settings = settings
         self.settings_changed = state.settings != settings.fingerprint
@@ -143,6 +148,7 @@ class PageWriter:
             fsutil.write_atomic(path, data.encode("utf-8"))
         else:
             fsutil.write_atomic(path, (chunk.encode("utf-8") for chunk in data))
+        self.batch.note(path)
         self.written += 1
 
     def _project(self, project: str, dists: Sequence[DistFile]) -> None:
@@ -150,6 +156,7 @@ class PageWriter:
         files = [self.settings.page_file(dist, provenance.get(dist.filename)) for dist in dists]
         directory = os.path.join(self.simple, project)
         fsutil.make_public_dirs(directory)
+        self.batch.note(directory)
         self._write(os.path.join(directory, _JSON), render.project_json(project, files))
         self._write(os.path.join(directory, _HTML), render.project_html(project, files))
         size = sum(dist.size for dist in dists)
@@ -194,6 +201,7 @@ class PageWriter:
         root = full or self.settings_changed or set(self._final) != self.old_projects
         if root or self._root_missing():
             fsutil.make_public_dirs(self.simple)
+            self.batch.note(self.simple)
             self._write(os.path.join(self.simple, _JSON), render.root_json(self._final))
             self._write(os.path.join(self.simple, _HTML), render.root_html(self._final))
         if self.written or self.emptied or not os.path.isfile(os.path.join(self.out, _HTML)):

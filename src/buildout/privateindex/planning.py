@@ -53,6 +53,10 @@ class Plan:
         self.pruned_projects: dict[str, str] = {}
         #: With prune: the file names found in the sources.
         self.names: set[str] | None = set() if prune else None
+        #: Files the index lost (see :func:`.cleanup.forget_lost`), by project,
+        #: and those of them no source holds any more (:meth:`finish`).
+        self.lost: dict[str, str] = {}
+        self.dropped: list[str] = []
 
     def _conflict(self, candidate: Candidate, other: str, kept: str) -> None:
         error = ConflictError(
@@ -136,8 +140,24 @@ class Plan:
         size, mtime_ns = candidate.signature
         self._record(candidate, ScanEntry(size, mtime_ns, dist.filename, dist.sha256, None, 0, 1))
 
+    def lose(self, lost: dict[str, str]) -> None:
+        """Note the files the index lost: their projects' pages change."""
+        self.lost = lost
+        self.changed_projects.update(lost.values())
+
+    def removed(self) -> list[tuple[str, str]]:
+        """``(filename, project)`` of every file to remove from the disk."""
+        dropped = [(filename, self.lost[filename]) for filename in self.dropped]
+        return [(filename, self.pruned_projects[filename]) for filename in self.pruned] + dropped
+
     def finish(self) -> None:
         """Decide what to prune, once every candidate is settled."""
+        for filename in sorted(self.lost):
+            if filename in self.additions:
+                logger.warning("%s placed in the index again from its source", filename)
+            else:
+                logger.warning("%s dropped from the index: no source holds it whole", filename)
+                self.dropped.append(filename)
         if self.names is None:
             return
         indexed = self.state.file_projects()

@@ -167,7 +167,7 @@ class IndexState(ProvenanceRecords):
         try:
             connection = sqlite3.connect(path, timeout=60, isolation_level=None)
             if create:
-                connection.executescript(_CREATE)
+                connection.executescript(f"BEGIN; {_CREATE} COMMIT;")  # one transaction
                 schema = connection.execute("SELECT value FROM meta WHERE key = 'schema'")
                 if schema.fetchone() == ("1",):
                     logger.info("%s: upgrading the state; every page is rewritten", directory)
@@ -230,6 +230,12 @@ class IndexState(ProvenanceRecords):
         rows = self._iterate(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY project, filename")
         for project, group in itertools.groupby(rows, key=lambda row: row[1]):
             yield project, [row_to_dist(row) for row in group]
+
+    def iter_file_sizes(self) -> Iterator[tuple[str, str, int, bool]]:
+        """``(filename, project, size, has_metadata)`` of every file, one at a time."""
+        sql = "SELECT filename, project, size, metadata_sha256 IS NOT NULL FROM files"
+        for filename, project, size, has_metadata in self._iterate(sql):
+            yield filename, project, size, bool(has_metadata)
 
     def projects(self) -> set[str]:
         """The projects the index holds."""
