@@ -157,3 +157,43 @@ def test_killed_builds_leave_a_consistent_index(tmp_path: Path) -> None:
     assert on_disk == set(expected), history
     again = build_index([src], out, prune=True, jobs=2)
     assert again.ok and again.pages_written == 0
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(n) for n in (task / "children").read_text().split())
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_build_leaves_no_reading_worker_behind(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in range(40):  # enough to read for a while with two workers
+        make_sdist(src, f"big{n}", "1.0", payload=os.urandom(3 << 20))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "buildout.privateindex", "build", "-q", "-j", "2", str(src)]
+        + ["-o", str(tmp_path / "index")],
+    )
+    try:
+        deadline = time.monotonic() + 30
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = {pid for pid in _children(proc.pid) if _alive(pid)}
+            time.sleep(0.02)
+        assert len(workers) >= 2, "the build never started its reading pool"
+        proc.kill()  # the build alone, not its process group
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        proc.kill()

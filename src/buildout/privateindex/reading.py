@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import ctypes
 import dataclasses
 import itertools
 import logging
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ __all__ = ["PARALLEL_THRESHOLD", "ReadOutcome", "read_files"]
 
 logger = logging.getLogger(__name__)
 
+_PR_SET_PDEATHSIG = 1
 #: Fewer files than this are read in this process: a pool costs more.
 PARALLEL_THRESHOLD = 8
 
@@ -88,6 +93,19 @@ def _read_chunk(items: list[tuple[str, int, int]]) -> list[_Wire]:
     return [_read_one(item) for item in items]
 
 
+def _die_with_parent(parent: int) -> None:
+    """Make a worker die with the build (Linux): a killed build must leave no
+    worker behind, blocked for ever on a queue nobody writes to."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl here
+            return
+    if os.getppid() != parent:  # the build died before the line above ran
+        os._exit(1)
+
+
 def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
     """Read in ``jobs`` processes, with a bounded number of files in flight.
 
@@ -100,7 +118,9 @@ def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
     done = 0
     pool: concurrent.futures.ProcessPoolExecutor | None = None
     try:
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs)
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),)
+        )
         pending: collections.deque[concurrent.futures.Future[list[_Wire]]] = collections.deque()
         starts = iter(range(0, len(candidates), chunksize))
         while True:
