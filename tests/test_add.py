@@ -7,6 +7,7 @@ it from the index with no network and empty caches.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -180,6 +181,25 @@ def test_prune_keeps_what_add_added(
     assert filenames(idx) == {"mine-1.0-py3-none-any.whl"}
     # The store may also be named as a source, though it lies inside the index.
     assert run(capsys, "build", idx / STORE, "-o", idx)[0] == 0
+
+
+def test_add_renders_pages_with_its_yanks(
+    upstream: StaticServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idx = tmp_path / "idx"
+    yank = "helper==1.0: broken"
+    code, _, err = run(
+        capsys, "add", "-o", idx, "--index-url", index_url(upstream), "helper==1.0",
+        "--yank", yank,
+    )  # fmt: skip
+    assert code == 0, err
+    page = json.loads((idx / "simple" / "helper" / "index.json").read_text())
+    (entry,) = page["files"]
+    assert entry["yanked"] == "broken"
+    # Without --yank, the pages are rendered without it (as by build).
+    assert run(capsys, "add", "-o", idx, "--index-url", index_url(upstream), "helper==1.0")[0] == 0
+    page = json.loads((idx / "simple" / "helper" / "index.json").read_text())
+    assert page["files"][0]["yanked"] is False
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,23 @@ def test_from_installed(
     assert (target / "localproj" / "__init__.py").is_file()
     assert (target / "helper-1.0.dist-info").is_dir()
 
+    # Something installed that the upstream lacks (here, from a wheel file)
+    # does not stop the rest from being added; the error names it.
+    orphan = make_wheel(tmp_path, "orphan", "1.0")
+    uv_install(python, url, str(orphan), tmp=tmp_path)
+    make_wheel(tmp_path / "dists", "newcomer", "1.0")
+    assert build_index([tmp_path / "dists"], tmp_path / "upstream").ok
+    uv_install(python, url, "newcomer", tmp=tmp_path)
+    code = main(
+        ["add", "-o", str(idx), "--index-url", url, "--from-installed", "--python", str(python)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1
+    last = err.splitlines()[-1]
+    assert last.startswith("privateindex: error: target ") and "orphan==1.0" in last, err
+    assert "(this machine, " in err.splitlines()[0] and "cannot install everything offline" in err
+    assert "newcomer-1.0-py3-none-any.whl" in {dist.filename for dist in load_index(idx)}
+
 
 def test_an_interpreter_that_does_not_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

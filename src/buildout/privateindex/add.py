@@ -155,13 +155,13 @@ def credentials_for(upstream: IndexLocation) -> Callable[[str], Credentials | No
 class StoreIndex(DirectoryIndex):
     """An index whose new files are kept in its store before they are indexed."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, yanks: Sequence[str] = ()) -> None:
         # Create (or check) the index first: a store would make any directory
         # look like an index.
-        build_index([], directory)
+        build_index([], directory, yanks=yanks)
         self.store = Path(store_path(directory))
         self.store.mkdir(parents=True, exist_ok=True)
-        super().__init__(directory)
+        super().__init__(directory, yanks)
 
     def add(self, directory: Path) -> int:
         for path in sorted(directory.iterdir()):
@@ -214,43 +214,52 @@ def add_requirements(
     targets: Sequence[Target],
     index_url: str = DEFAULT_INDEX_URL,
     no_deps: bool = False,
+    installed: Sequence[str] = (),
     local_wheels: Path | None = None,
-    also_check: Sequence[str] = (),
+    local: Sequence[str] = (),
     python: str = sys.executable,
     python_version: str | None = None,
+    yanks: Sequence[str] = (),
 ) -> AddReport:
     """Fetch ``requirements`` and their closure for ``targets`` into the index's store.
 
+    :param installed: Pins of what an environment has installed: added like
+        ``requirements``, but one this machine cannot have is no error (its
+        target's report names it).
     :param local_wheels: A directory of wheels built here (local checkouts),
-        added to the store first; ``also_check`` names them for the check.
+        added to the store first; ``local`` pins them, for the check.
     :param python: The interpreter the host target resolves for, and
         ``python_version`` its version (default: the running one's).
+    :param yanks: As :func:`build_index` takes them: the pages are rendered
+        with these (and relative links, as a build without ``base_url``).
     :raises AddError: ``index_url`` is not an index location, or this machine
         (the first target) cannot have a requirement (naming it, with uv's reason).
     """
     upstream = upstream_location(index_url)
-    index = StoreIndex(os.path.abspath(os.fspath(output)))
+    index = StoreIndex(os.path.abspath(os.fspath(output)), yanks)
     report = AddReport()
     if local_wheels is not None and any(local_wheels.iterdir()):
         report.added += index.add(local_wheels)
     targets = list(targets)
     if targets and targets[0].host and python_version is not None:
         targets[0] = dataclasses.replace(targets[0], python=python_version)
+    roots = [*requirements, *installed]
     logger.info(
         "resolving %d requirements for %d targets against %s",
-        len(requirements),
+        len(roots),
         len(targets),
         redact(upstream.url),
     )
+    resolver = Resolver([upstream.url_with_credentials(), index.url], python)
     if requirements:
-        resolver = Resolver([upstream.url_with_credentials(), index.url], python)
         # What this machine cannot have is an error, before anything is fetched.
         _, problems = closure.resolve_roots(resolver, targets[0], requirements, (), no_deps)
         if problems:
             raise AddError("cannot add", problems[0])
+    if roots:
         filled = closure.fill(
             targets,
-            requirements,
+            roots,
             {},
             resolver,
             index,
@@ -259,8 +268,7 @@ def add_requirements(
         )
         report.added += filled.added
         report.warnings += filled.problems
-    local = Resolver([index.url], python, offline=True)
-    roots = [*requirements, *also_check]
-    report.targets = closure.check(targets, roots, {}, local, index, no_deps)
+    offline = Resolver([index.url], python, offline=True)
+    report.targets = closure.check(targets, [*roots, *local], {}, offline, index, no_deps)
     report.warnings += [str(problem) for problem in index.problems]
     return report

@@ -8,12 +8,15 @@ one error line and exit status 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 __all__ = ["add_parser", "run_add"]
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(
@@ -73,6 +76,13 @@ def add_parser(
         "building their sdists needs)",
     )
     add.add_argument(
+        "--yank",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="as for build: a release to yank, 'NAME==VERSION[: reason]'; repeatable",
+    )
+    add.add_argument(
         "--from-installed",
         action="store_true",
         help="add what the environment of --python has installed, at its versions "
@@ -99,20 +109,23 @@ def run_add(args: argparse.Namespace) -> int:
     python = args.python or sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="privateindex-add-"))
     try:
+        installed: list[str] = []
         local: list[str] = []
         version = None
         if args.from_installed:
-            requirements, local, version = _installed(python, args.index_url, tmp, requirements)
+            installed, local, version = _installed(python, args.index_url, tmp, args.output)
         report = add_requirements(
             args.output,
             requirements,
             targets=targets,
             index_url=args.index_url,
             no_deps=args.no_deps,
+            installed=installed,
             local_wheels=tmp,
-            also_check=local,
+            local=local,
             python=python,
             python_version=version,
+            yanks=args.yank,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -134,19 +147,24 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def _installed(
-    python: str, index_url: str, tmp: Path, requirements: list[str]
+    python: str, index_url: str, tmp: Path, output: str
 ) -> tuple[list[str], list[str], str]:
-    """The pins of what ``python`` has installed (the others' first), the pins of
-    the local projects built into ``tmp``, and the environment's Python version."""
+    """The pins of what ``python`` has installed from an index, the pins of the
+    local projects it has installed (built into ``tmp`` unless the index has a
+    wheel of that version already), its Python version."""
     from .add import upstream_location
-    from .installed import build_wheel, installed_projects
+    from .installed import build_wheel, indexed_wheels, installed_projects
 
     env = installed_projects(python)
     url = upstream_location(index_url).url_with_credentials()
-    pins, local = list(requirements), []
+    have = indexed_wheels(output)
+    pins, local = [], []
     for project in env.projects:
         if project.source is None:
             pins.append(project.pin)
+        elif project.key in have:
+            log.info("%s is in the index already: not rebuilt from %s", project.pin, project.source)
+            local.append(project.pin)
         else:
             local.append(build_wheel(project, tmp, python, url))
     return pins, local, env.version

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import urllib.parse
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from buildout.privateindex.location import redact
 from buildout.privateindex.resolve import Resolver
 from buildout.privateindex.targets import host_target
 
-__all__ = ["Environment", "Installed", "build_wheel", "installed_projects"]
+__all__ = ["Environment", "Installed", "build_wheel", "indexed_wheels", "installed_projects"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ class Installed:
     name: str
     version: str
     source: Path | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The normalized name and version."""
+        return canonicalize_name(self.name), _normalized(self.version)
 
     @property
     def pin(self) -> str:
@@ -98,6 +104,27 @@ def installed_projects(python: str) -> Environment:
         for name, version, text in data.get("projects", [])
     )
     return Environment(python, str(data.get("python", "")), projects)
+
+
+def _normalized(version: str) -> str:
+    try:
+        return str(Version(version))
+    except InvalidVersion:
+        return version
+
+
+def indexed_wheels(output: str | os.PathLike[str]) -> set[tuple[str, str]]:
+    """The (normalized name, version) of every wheel the index in ``output`` holds
+    (none when it is no index yet)."""
+    from .build import load_index
+    from .errors import IndexStateError
+    from .model import Kind
+
+    try:
+        dists = load_index(output)
+    except IndexStateError:
+        return set()
+    return {(d.project, _normalized(d.version)) for d in dists if d.kind is Kind.WHEEL}
 
 
 def _local_source(text: str | None) -> Path | None:
