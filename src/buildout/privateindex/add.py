@@ -188,7 +188,7 @@ def _sha256(path: Path) -> str:
 
 def _copy_into(path: Path, store: Path) -> None:
     """Copy ``path`` into ``store`` under its name, appearing there whole or not at all."""
-    tmp = store / f".adding-{path.name}"
+    tmp = store / f".adding-{path.name}.part"
     shutil.copyfile(path, tmp)
     os.replace(tmp, store / path.name)
 
