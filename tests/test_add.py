@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.add import read_requirements
+from buildout.privateindex.add import StoreIndex, read_requirements
 from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.cli import main
 from buildout.privateindex.resolve import find_uv
 from buildoutenv import empty_caches, run_offline
 from conftest import isolated_pip_environ
-from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
+from distfactory import make_sdist, make_tinybackend_wheel, make_truncated, make_wheel
 from servers import StaticServer, serve_directory
 
 USERS = {"joe": "s3cr3t-pass"}
@@ -253,3 +253,22 @@ def test_requirements_files(tmp_path: Path) -> None:
         read_requirements([], [bad])
     with pytest.raises(ValueError, match="-r: cannot read the requirements file"):
         read_requirements([], [tmp_path / "missing.txt"])
+
+
+def test_the_store_keeps_only_what_is_indexed(tmp_path: Path) -> None:
+    fetched = tmp_path / "fetched"
+    fetched.mkdir()
+    make_wheel(fetched, "good", "1.0")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    make_truncated(make_wheel(scratch, "cut", "1.0"), fetched)
+    index = StoreIndex(str(tmp_path / "idx"))
+    assert index.add(fetched) == 1
+    assert [p.name for p in index.store.iterdir()] == ["good-1.0-py3-none-any.whl"]
+    assert [Path(problem.path).name for problem in index.problems] == ["cut-1.0-py3-none-any.whl"]
+    # Another content under a name the index holds is not taken in.
+    (fetched / "cut-1.0-py3-none-any.whl").unlink()
+    (fetched / "good-1.0-py3-none-any.whl").write_bytes(b"other")
+    assert index.add(fetched) == 0
+    assert "the index holds another file of that name" in index.problems[-1].reason
+    assert filenames(tmp_path / "idx") == {"good-1.0-py3-none-any.whl"}

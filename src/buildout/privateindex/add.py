@@ -164,6 +164,7 @@ class StoreIndex(DirectoryIndex):
         super().__init__(directory, yanks)
 
     def add(self, directory: Path) -> int:
+        copied: set[str] = set()
         for path in sorted(directory.iterdir()):
             if not path.is_file() or path.name.startswith("."):
                 continue
@@ -174,8 +175,16 @@ class StoreIndex(DirectoryIndex):
                     reason = "not added: the index holds another file of that name"
                     self.problems.append(Problem(str(path), reason))
                 continue
-            _copy_into(path, self.store)
-        return super().add(self.store)
+            copied.add(str(_copy_into(path, self.store)))
+        report = build_index([self.store], self.directory, yanks=self.yanks)
+        for problem in report.problems:
+            if problem.path in copied:
+                # Not indexable (the upstream served a broken file): out of
+                # the store, or every build would report it again.
+                os.unlink(problem.path)
+        self.problems += report.problems
+        self.refresh()
+        return len(report.added)
 
 
 def _sha256(path: Path) -> str:
@@ -186,11 +195,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_into(path: Path, store: Path) -> None:
+def _copy_into(path: Path, store: Path) -> Path:
     """Copy ``path`` into ``store`` under its name, appearing there whole or not at all."""
     tmp = store / f".adding-{path.name}.part"
-    shutil.copyfile(path, tmp)
-    os.replace(tmp, store / path.name)
+    target = store / path.name
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 @dataclass
