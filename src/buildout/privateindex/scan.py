@@ -22,6 +22,7 @@ from . import metadata
 from .errors import SourceError
 from .fsutil import is_within
 from .model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Problem
+from .state import STATE_DIR
 
 __all__ = ["STORE", "Candidate", "check_sources", "iter_candidates", "store_path"]
 
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 #: The index's own store of files, inside its private directory: what
 #: ``privateindex add`` fetched.  Every build of the index scans it.
-STORE = os.path.join(".privateindex", "store")
+STORE = os.path.join(STATE_DIR, "store")
 
 
 def store_path(output: str | os.PathLike[str]) -> str:
