@@ -178,10 +178,9 @@ def test_a_killed_build_leaves_no_reading_worker_behind(tmp_path: Path) -> None:
     src.mkdir()
     for n in range(40):  # enough to read for a while with two workers
         make_sdist(src, f"big{n}", "1.0", payload=os.urandom(3 << 20))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "buildout.privateindex", "build", "-q", "-j", "2", str(src)]
-        + ["-o", str(tmp_path / "index")],
-    )
+    out = tmp_path / "index"
+    command = [sys.executable, "-m", "buildout.privateindex", "build", "-q", "-j", "2"]
+    proc = subprocess.Popen([*command, str(src), "-o", str(out)])
     try:
         deadline = time.monotonic() + 30
         workers: set[int] = set()

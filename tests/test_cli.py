@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from buildout.privateindex.cli import main
-from distfactory import make_plain_tarball, make_sdist, make_truncated, make_wheel
+from distfactory import (
+    make_plain_tarball,
+    make_sdist,
+    make_tinybackend_wheel,
+    make_truncated,
+    make_wheel,
+)
 from s3server import S3Server, aws_environ
 
 SUMMARY = re.compile(
@@ -248,6 +254,7 @@ def test_progress_bar_only_on_a_terminal_for_many_files(
 
 
 def test_verify_command(sources: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_tinybackend_wheel(sources)  # what the sdist builds with
     out_dir = tmp_path / "index"
     assert run(capsys, "build", "-q", sources, "-o", out_dir)[0] == 0
     assert run(capsys, "verify", out_dir) == (0, f"{out_dir}: OK\n", "")

@@ -260,3 +260,15 @@ def test_each_online_run_records_and_refreshes_provenance(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_privateindex_add_records_provenance(upstream: str, tmp_path: Path) -> None:
+    from buildout.privateindex.cli import main
+
+    index = tmp_path / "index"
+    assert main(["add", "-q", "-o", str(index), "--index-url", upstream, "app", "lib==2.0"]) == 0
+    files = {**project_files(index, "app"), **project_files(index, "lib")}
+    assert {name: entry["upload-time"] for name, entry in files.items()} == {
+        name: _json_time(DATES[name]) for name in files
+    }
+    assert files["lib-2.0-py3-none-any.whl"]["yanked"] == "broken build"

@@ -13,7 +13,7 @@ import pytest
 from buildout.privateindex.build import build_index
 from buildout.privateindex.render import root_html
 from buildout.privateindex.verify import verify_index
-from distfactory import make_egg, make_sdist, make_wheel
+from distfactory import make_egg, make_sdist, make_tinybackend_wheel, make_wheel
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,10 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_sdist(src, "foo", "1.1")
     make_sdist(src, "Bar.Baz", "2.0", fmt="zip")
     make_egg(src, "old", "0.1")
+    make_tinybackend_wheel(src)  # what the sdists build with
     out = tmp_path_factory.mktemp("pristine") / "index"
     report = build_index([src], out, yanks=["foo==1.0: broken"])
-    assert report.ok and report.files == 5
+    assert report.ok and report.files == 6
     return out
 
 
@@ -117,7 +118,7 @@ def test_json_disagrees_with_html(index: Path) -> None:
 
 def test_root_pages(index: Path) -> None:
     simple = index / "simple"
-    (simple / "index.html").write_text(root_html(["foo", "bar-baz", "ghost"]))
+    (simple / "index.html").write_text(root_html(["foo", "bar-baz", "tinybackend", "ghost"]))
     shutil.rmtree(simple / "old")
     (simple / "stray").mkdir()
     problems = verify_index(index)
@@ -190,6 +191,7 @@ def test_verify_during_builds_reports_no_false_problem(tmp_path: Path) -> None:
     a.mkdir()
     b.mkdir()
     make_wheel(a, "steady", "1.0")
+    make_tinybackend_wheel(a)  # what the sdists build with
     for n in range(4):  # a project that comes and goes, and files of one that stays
         make_wheel(b, "flicker", f"1.{n}")
         make_sdist(b, "steady", f"2.{n}")

@@ -1,4 +1,4 @@
-"""The ``privateindex`` command: build, verify, serve and publish an index.
+"""The ``privateindex`` command: build, add to, verify, serve and publish an index.
 
 This is the only module that configures logging handlers or decides exit
 codes: 0 success, 1 failure (a PrivateIndexError, bad files under
@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from . import __version__
+from .cli_add import add_parser, run_add
 from .errors import PrivateIndexError
 
 __all__ = ["main"]
@@ -137,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes reading files (default: one per CPU)",
     )
+
+    add_parser(commands, [common])
 
     verify = commands.add_parser(
         "verify",
@@ -284,6 +287,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "build": _build,
+    "add": run_add,
     "verify": _verify,
     "serve": _serve,
     "publish": _publish,

@@ -151,14 +151,19 @@ def pmap(func: Callable[[T], R], items: Sequence[T], threads: int = RESOLVE_THRE
 
 
 def resolve_roots(
-    resolver: Resolver, target: Target, roots: Sequence[str], constraints: Sequence[str]
+    resolver: Resolver,
+    target: Target,
+    roots: Sequence[str],
+    constraints: Sequence[str],
+    no_deps: bool = False,
 ) -> tuple[list[LockedPackage], list[str]]:
     """Resolve ``roots`` for ``target``; when they cannot all be had, each one alone.
 
-    Returns the packages (the union of what could be resolved) and one
-    problem per root that cannot be, with uv's reason.
+    With ``no_deps``, the roots alone (not their dependencies).  Returns the
+    packages (the union of what could be resolved) and one problem per root
+    that cannot be, with uv's reason.
     """
-    whole = resolver.compile(target, roots, constraints)
+    whole = resolver.compile(target, roots, constraints, no_deps=no_deps)
     if whole.error is None:
         return whole.packages, []
     if len(roots) == 1:
@@ -167,7 +172,7 @@ def resolve_roots(
         return [], [whole.error]
 
     def alone(root: str) -> Resolution:
-        return resolver.compile(target, [root], constraints)
+        return resolver.compile(target, [root], constraints, no_deps=no_deps)
 
     packages: dict[str, LockedPackage] = {}
     problems = []
@@ -208,6 +213,7 @@ def fill(
     *,
     credentials: Callable[[str], Credentials | None] = lambda url: None,
     upstream_index: str | None = None,
+    no_deps: bool = False,
 ) -> FillReport:
     """Add to ``index`` what each target's offline run needs, from ``upstream``.
 
@@ -215,11 +221,13 @@ def fill(
     With ``upstream_index`` (the upstream's simple URL), the upload time and
     yank of every resolved project's files are then read from there and
     recorded in ``index`` (fetched now or earlier: matched by name and sha256).
+    With ``no_deps``, the roots' dependencies are left out (the build
+    requirements of their sdists still come with theirs).
     """
     report = FillReport()
 
     def first(target: Target) -> tuple[list[LockedPackage], list[str]]:
-        return resolve_roots(upstream, target, roots, constraints.get(target, ()))
+        return resolve_roots(upstream, target, roots, constraints.get(target, ()), no_deps)
 
     resolved = pmap(first, list(targets))
     for target, (_, problems) in zip(targets, resolved, strict=True):
@@ -292,12 +300,16 @@ def check(
     constraints: Mapping[Target, Sequence[str]],
     local: Resolver,
     index: IndexView,
+    no_deps: bool = False,
 ) -> list[TargetReport]:
-    """Resolve every target against the index alone: what its offline run gets."""
+    """Resolve every target against the index alone: what its offline run gets
+    (with ``no_deps``, the roots alone and what building them needs)."""
 
     def one(target: Target) -> TargetReport:
         report = TargetReport(target)
-        packages, report.problems = resolve_roots(local, target, roots, constraints.get(target, ()))
+        packages, report.problems = resolve_roots(
+            local, target, roots, constraints.get(target, ()), no_deps
+        )
         report.projects = len(packages)
         sources = sorted((p for p in packages if p.from_source), key=lambda p: p.name)
         report.from_source = [p.pin for p in sources]

@@ -185,8 +185,10 @@ class Resolver:
         *,
         no_binary: Sequence[str] = (),
         only_binary: bool = False,
+        no_deps: bool = False,
     ) -> Resolution:
-        """Resolve ``requirements`` under ``constraints`` for ``target``."""
+        """Resolve ``requirements`` under ``constraints`` for ``target``
+        (with ``no_deps``, ``requirements`` alone, not their dependencies)."""
         if not requirements:
             return Resolution()
         with tempfile.TemporaryDirectory(prefix="privateindex-uv-") as tmp:
@@ -203,6 +205,8 @@ class Resolver:
                 args += ["--only-binary", ":all:"]
             for name in no_binary:
                 args += ["--no-binary", name]
+            if no_deps:
+                args.append("--no-deps")
             args.append(str(work / "requirements.in"))
             proc = subprocess.run(
                 args,

@@ -22,10 +22,20 @@ from .errors import SourceError
 from .filenames import classify
 from .fsutil import is_within
 from .model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Problem
+from .state import STATE_DIR
 
-__all__ = ["Candidate", "check_sources", "iter_candidates"]
+__all__ = ["STORE", "Candidate", "check_sources", "iter_candidates", "store_path"]
 
 logger = logging.getLogger(__name__)
+
+#: The index's own store of files, inside its private directory: what
+#: ``privateindex add`` fetched.  Every build of the index scans it.
+STORE = os.path.join(STATE_DIR, "store")
+
+
+def store_path(output: str | os.PathLike[str]) -> str:
+    """The store directory of the index in ``output`` (it may not exist)."""
+    return os.path.join(os.path.abspath(os.fspath(output)), STORE)
 
 
 class Candidate(NamedTuple):
@@ -51,9 +61,13 @@ def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> lis
 
     Absolute, so that the scan cache (keyed by path) recognizes a source
     however it is spelt.  A source inside the output directory is refused:
-    the index would index itself.
+    the index would index itself; but for the index's store (see
+    :data:`STORE`), which is always a source once it exists, so that no
+    build (``prune`` included) drops what was added to it.
     """
     real_output = os.path.realpath(output)
+    store = store_path(output)
+    real_store = os.path.realpath(store)
     checked: list[str] = []
     for source in sources:
         path = os.fspath(source)
@@ -64,9 +78,11 @@ def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> lis
         except OSError as exc:
             raise SourceError(path, exc.strerror or str(exc)) from None
         real = os.path.realpath(path)
-        if is_within(real, real_output):
+        if is_within(real, real_output) and not is_within(real, real_store):
             raise SourceError(path, "lies inside the output directory")
         checked.append(os.path.abspath(path))
+    if os.path.isdir(store) and store not in checked:
+        checked.append(store)
     return checked
 
 

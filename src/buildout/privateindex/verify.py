@@ -2,8 +2,9 @@
 
 ``verify_index`` re-reads what an installer would: the root and project pages
 (HTML and JSON), re-hashes every distribution file and core metadata file they
-link, and reports every disagreement as one line naming the path (relative to
-the index directory).  It never changes anything.
+link, checks that every sdist's build requirements are in the index (see
+:mod:`.buildreqs`), and reports every disagreement as one line naming the
+path (relative to the index directory).  It never changes anything.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import filelock
 from packaging.utils import canonicalize_name
 
+from .buildreqs import check_index
 from .fsutil import LOCK_MODE
 from .pageread import Unreadable, anchors, hash_value, is_absolute, objects, sha256
 from .state import STATE_DIR
@@ -86,6 +88,7 @@ class _Verifier:
                     page, f"lists project {name!r} but {self.rel(project_page)} is missing"
                 )
         self.check_hashes()
+        self.problems += check_index(self.root, self.notes)
         if self.absolute:
             self.notes.append(f"{self.absolute} absolute link(s) not checked")
         return self.problems
