@@ -58,6 +58,7 @@ def make_upstream(root: Path, projects: int) -> Path:
 def one_fill(upstream_url: str, targets: list, work: Path) -> dict[str, float]:
     from buildout.privateindex import closure, resolve
     from buildout.privateindex.build import build_index
+    from buildout.privateindex.directoryindex import DirectoryIndex
 
     calls = {"uv": 0}
     original = resolve.Resolver.compile
@@ -71,7 +72,7 @@ def one_fill(upstream_url: str, targets: list, work: Path) -> dict[str, float]:
         index_dir = Path(tempfile.mkdtemp(dir=work))
         empty = Path(tempfile.mkdtemp(dir=work))
         build_index([empty], index_dir)
-        index = closure.DirectoryIndex(str(index_dir))
+        index = DirectoryIndex(str(index_dir))
         start = time.perf_counter()
         upstream = resolve.Resolver([upstream_url, index.url], sys.executable)
         filled = closure.fill(targets, ["root-app"], {}, upstream, index)

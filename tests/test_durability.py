@@ -23,7 +23,7 @@ from buildout.privateindex.build import BuildReport, build_index, load_index
 from buildout.privateindex.errors import IndexStateError
 from buildout.privateindex.state import state_path
 from buildout.privateindex.verify import verify_index
-from distfactory import make_sdist, make_wheel
+from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from indexcheck import check_index, hrefs
 
 
@@ -50,6 +50,7 @@ def src(tmp_path: Path) -> Path:
     make_sdist(src, "foo", "1.1", "tar.gz")
     make_sdist(src, "bar", "2.0", "zip")
     make_wheel(src, "baz", "3.0")
+    make_tinybackend_wheel(src)  # what the sdists build with (verify checks)
     return src
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from buildout.privateindex import closure
 from buildout.privateindex.build import build_index
-from buildout.privateindex.closure import DirectoryIndex
+from buildout.privateindex.directoryindex import DirectoryIndex
 from buildout.privateindex.provenance import lookup
 from buildout.privateindex.resolve import Resolver, find_uv
 from buildout.privateindex.serve import make_server, server_url

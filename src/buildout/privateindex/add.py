@@ -28,8 +28,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from buildout.privateindex import closure
 from buildout.privateindex.build import build_index
-from buildout.privateindex.closure import DirectoryIndex, TargetReport
+from buildout.privateindex.closure import TargetReport
 from buildout.privateindex.completion import credentials_for
+from buildout.privateindex.directoryindex import DirectoryIndex
 from buildout.privateindex.errors import PrivateIndexError
 from buildout.privateindex.location import (
     IndexLocation,

@@ -23,7 +23,6 @@ Incremental builds read only new or changed source files (see
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import time
@@ -31,16 +30,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import filelock
-from packaging.utils import canonicalize_name
 
 from . import cleanup, durable, fsutil
 from .errors import IndexStateError
-from .filenames import sdist_suffix
-from .model import DistFile, Problem, ReadResult, UpstreamFile
+from .model import DistFile, Problem, UpstreamFile
 from .pages import PageWriter, RenderSettings
-from .planning import Plan, make_plan
+from .placing import EarlyPages, Placer, cannot_write
+from .planning import make_plan
 from .reading import read_files
-from .scan import Candidate, check_sources, iter_candidates
+from .scan import check_sources, iter_candidates
 from .state import STATE_DIR, IndexState
 
 __all__ = ["BuildReport", "build_index", "load_index"]
@@ -192,12 +190,12 @@ def _build(
     plan = make_plan(state, iter_candidates(sources, out, scan_problems), prune, simple)
     plan.problems.extend(scan_problems)
     plan.lose(lost)
-    early: _EarlyPages | None = None
+    early: EarlyPages | None = None
     if plan.to_read:
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
-        placer = _Placer(simple, state, plan, batch)
+        placer = Placer(simple, state, plan, batch)
         if not prune and not writer.rerenders_all(recovering):
-            early = _EarlyPages(writer, plan)
+            early = EarlyPages(writer, plan)
         for outcome in read_files(plan.to_read, jobs=jobs, progress=progress):
             result = plan.resolve(outcome)
             if result is not None:
@@ -215,7 +213,7 @@ def _build(
             changed = (plan.changed_projects - (early.written if early else set())) | refreshed
             report.pages_written = writer.write(changed, full=recovering)
         except OSError as exc:
-            raise _cannot_write(exc, out) from exc
+            raise cannot_write(exc, out) from exc
     state.forget_scans(plan.forgotten)
     state.set_settings(settings.fingerprint)
     batch.flush()  # what the state lists is on disk before the state commits
@@ -232,83 +230,6 @@ def _build(
     report.files = state.count_files()
     report.projects = writer.project_count
     return report
-
-
-class _Placer:
-    """Puts new files into the index as they are read, before any page links them."""
-
-    def __init__(self, simple: str, state: IndexState, plan: Plan, batch: durable.SyncBatch):
-        self.simple = simple
-        self.state = state
-        self.plan = plan
-        self.batch = batch
-        self.made: set[str] = set()
-
-    def place(self, candidate: Candidate, result: ReadResult) -> None:
-        self.state.set_dirty(True)  # before the first change to the index
-        dist = result.dist
-        directory = os.path.join(self.simple, dist.project)
-        target = os.path.join(directory, dist.filename)
-        try:
-            if directory not in self.made:
-                fsutil.make_public_dirs(directory)
-                self.made.add(directory)
-                self.batch.note(directory)
-            fsutil.place_file(candidate.path, target)
-            self.batch.note(target)
-            if result.core_metadata is not None:
-                fsutil.write_atomic(target + ".metadata", result.core_metadata)
-                self.batch.note(target + ".metadata")
-        except OSError as exc:
-            reason = f"cannot copy into the index: {exc.strerror or exc}"
-            self.plan.problems.append(Problem(candidate.path, reason))
-            return
-        self.plan.added(candidate, dist)
-        self.state.note_first_seen(dist.filename, time.time_ns())
-        logger.debug("added %s", dist.filename)
-
-
-def _cannot_write(exc: OSError, out: str) -> IndexStateError:
-    return IndexStateError(exc.filename or out, f"cannot write the index: {exc.strerror or exc}")
-
-
-def _project_guess(filename: str) -> str:
-    """The project a distribution's file name names: a guess, its metadata decides."""
-    suffix = sdist_suffix(filename)
-    if suffix is None:  # a wheel or an egg: name-version-...
-        return canonicalize_name(filename.split("-", 1)[0])
-    return canonicalize_name(filename[: -len(suffix)].rsplit("-", 1)[0])
-
-
-class _EarlyPages:
-    """Writes a project's pages as soon as all its files are read and placed.
-
-    So that page writing overlaps the reading of other files, instead of
-    following it.  Which files belong to a project is guessed from their
-    names (a file is only indexed if its name agrees with its metadata); a
-    file the guess misses makes its project's pages be written again at the
-    end, so a wrong guess costs time, never correctness.
-    """
-
-    def __init__(self, writer: PageWriter, plan: Plan) -> None:
-        self.writer = writer
-        self.plan = plan
-        self.pending = collections.Counter(_project_guess(c.filename) for c in plan.to_read)
-        #: Projects whose pages are written and still up to date.
-        self.written: set[str] = set()
-
-    def settled(self, filename: str, result: ReadResult | None) -> None:
-        """Note that a file is read (and ``result``, if any, placed)."""
-        if result is not None:
-            self.written.discard(result.dist.project)  # the guess missed it
-        guess = _project_guess(filename)
-        self.pending[guess] -= 1
-        if self.pending[guess] == 0 and guess in self.plan.changed_projects:
-            try:
-                self.writer.write_project(guess)
-            except OSError as exc:
-                raise _cannot_write(exc, self.writer.out) from exc
-            self.written.add(guess)
 
 
 def load_index(output: str | os.PathLike[str]) -> list[DistFile]:

@@ -64,7 +64,7 @@ def forget_lost(state: IndexState, simple: str) -> dict[str, str]:
             logger.warning("%s/%s %s in the index", project, filename, why)
             lost[filename] = project
     if lost:
-        sources = [row[12] for row in map(state.file_row, sorted(lost)) if row is not None]
+        sources = [row.source for row in map(state.file_row, sorted(lost)) if row is not None]
         state.remove_files(sorted(lost))
         state.forget_scans(sources)
     return lost

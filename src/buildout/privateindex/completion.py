@@ -21,7 +21,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from . import closure, complete
-from .closure import DirectoryIndex, TargetReport
+from .closure import TargetReport
+from .directoryindex import DirectoryIndex
 from .errors import PrivateIndexError
 from .location import Credentials, IndexLocation, find_credentials, origin, parse_location
 from .resolve import Resolver

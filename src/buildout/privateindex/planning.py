@@ -67,13 +67,13 @@ class Plan:
         self.problems.append(Problem(error.path, error.reason))
 
     def _index_conflict(self, candidate: Candidate, row: FileRow) -> None:
-        copy = os.path.join(self.simple, row[1], row[0])
+        copy = os.path.join(self.simple, row.project, row.filename)
         try:
             shared = os.path.samestat(os.stat(copy), os.stat(candidate.path))
         except OSError:
             shared = False
         if not shared:
-            self._conflict(candidate, row[12], "the indexed copy")
+            self._conflict(candidate, row.source, "the indexed copy")
             return
         reason = (
             "changed after it was indexed, and the index holds it as a hard link: its "
@@ -90,7 +90,7 @@ class Plan:
             self.problems.append(Problem(candidate.path, entry.error))
             return
         row = None if entry is None else self.state.file_row(entry.filename or "")
-        if entry is None or row is None or row[6] == entry.sha256:
+        if entry is None or row is None or row.sha256 == entry.sha256:
             self.to_read.append(candidate)  # cannot be, but reading settles it
         else:
             self._index_conflict(candidate, row)
@@ -122,9 +122,9 @@ class Plan:
         row = self.state.file_row(dist.filename)
         if row is None:
             return outcome.result
-        indexed = row[6] == dist.sha256
+        indexed = row.sha256 == dist.sha256
         if not indexed and dist.filename in self.additions:  # added from another source
-            self._conflict(candidate, row[12], "the first one")
+            self._conflict(candidate, row.source, "the first one")
         elif not indexed:
             self._index_conflict(candidate, row)
         self._record(

@@ -107,7 +107,7 @@ def _read_page(url: str, creds: Credentials | None, timeout: float) -> list[Upst
             return parse_json((directory / "index.json").read_text("utf-8"))
         return parse_html((directory / "index.html").read_text("utf-8"))
     request = urllib.request.Request(url, headers={"Accept": _ACCEPT})
-    if creds is not None:  # never along a redirect (see resolve._open_url)
+    if creds is not None:  # never along a redirect (see fetch.py)
         request.add_unredirected_header("Authorization", basic_auth_header(creds))
     with urllib.request.urlopen(request, timeout=timeout) as response:
         kind = response.headers.get_content_type()

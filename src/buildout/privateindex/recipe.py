@@ -18,8 +18,8 @@ from packaging.utils import canonicalize_name
 from buildout.privateindex import complete
 from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.buildoutconfig import target_versions
-from buildout.privateindex.closure import DirectoryIndex
 from buildout.privateindex.completion import build_local_checkouts, complete_index, roots_of
+from buildout.privateindex.directoryindex import DirectoryIndex
 from buildout.privateindex.errors import PrivateIndexError
 from buildout.privateindex.location import (
     redact,
@@ -32,7 +32,6 @@ from buildout.privateindex.targets import (
 from buildout.privateindex.versionsfile import write_versions_file
 
 logger = logging.getLogger("buildout.privateindex")
-
 
 
 class Recipe:

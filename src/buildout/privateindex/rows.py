@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .model import DistFile, Kind
 
 __all__ = ["FileRow", "dist_to_row", "row_to_dist"]
@@ -10,28 +12,43 @@ __all__ = ["FileRow", "dist_to_row", "row_to_dist"]
 _SEP = "\x1f"
 _KINDS = {kind.value: kind for kind in Kind}
 
-#: A row of ``files``, in the column order above.
-FileRow = tuple[
-    str, str, str, str, str, int, str, int, str | None, str, str | None, str | None, str
-]
+
+class FileRow(NamedTuple):
+    """A row of the state's ``files`` table (its columns, in their order)."""
+
+    filename: str
+    project: str
+    name: str
+    version: str
+    kind: str
+    size: int
+    sha256: str
+    mtime_ns: int
+    requires_python: str | None
+    summary: str
+    metadata_sha256: str | None
+    #: The sdist's ``[build-system] requires``, joined by ``\x1f``; None: unknown.
+    build_requires: str | None
+    #: The path the file was copied from.
+    source: str
 
 
 def row_to_dist(row: FileRow) -> DistFile:
     """The DistFile a ``files`` row describes."""
-    packed = row[11]
+    packed = row.build_requires
     build_requires = None if packed is None else tuple(packed.split(_SEP)) if packed else ()
     return DistFile(
-        filename=row[0],
-        project=row[1],
-        name=row[2],
-        version=row[3],
-        kind=_KINDS[row[4]],
-        size=row[5],
-        sha256=row[6],
-        mtime_ns=row[7],
-        requires_python=row[8],
-        summary=row[9],
-        metadata_sha256=row[10],
+        filename=row.filename,
+        project=row.project,
+        name=row.name,
+        version=row.version,
+        kind=_KINDS[row.kind],
+        size=row.size,
+        sha256=row.sha256,
+        mtime_ns=row.mtime_ns,
+        requires_python=row.requires_python,
+        summary=row.summary,
+        metadata_sha256=row.metadata_sha256,
         build_requires=build_requires,
     )
 
@@ -40,7 +57,7 @@ def dist_to_row(dist: DistFile, source: str) -> FileRow:
     """The ``files`` row for ``dist``, copied from ``source``."""
     requires = dist.build_requires
     build_requires = None if requires is None else _SEP.join(requires)
-    return (
+    return FileRow(
         dist.filename,
         dist.project,
         dist.name,

@@ -42,13 +42,15 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
+from . import schema
 from .errors import IndexStateError
 from .fsutil import STATE_FILE_MODE
 from .model import DistFile
-from .provenancestate import CREATE_PROVENANCE, ProvenanceRecords
+from .provenancestate import ProvenanceRecords
 from .rows import FileRow, dist_to_row, row_to_dist
+from .schema import CachedScan, ScanEntry
 
 __all__ = [
     "STATE_DIR",
@@ -66,59 +68,6 @@ logger = logging.getLogger(__name__)
 #: The private directory inside the index directory.
 STATE_DIR = ".privateindex"
 _STATE_FILE = "state.sqlite"
-_SCHEMA = "2"
-
-_FILE_COLUMNS = (
-    "filename, project, name, version, kind, size, sha256, mtime_ns,"
-    " requires_python, summary, metadata_sha256, build_requires, source"
-)
-_SCAN_COLUMNS = "size, mtime_ns, filename, sha256, error, skipped, indexed"
-_CREATE = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    filename TEXT PRIMARY KEY, project TEXT NOT NULL, name TEXT NOT NULL,
-    version TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL, mtime_ns INTEGER NOT NULL, requires_python TEXT,
-    summary TEXT NOT NULL, metadata_sha256 TEXT, build_requires TEXT,
-    source TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS files_project ON files (project);
-CREATE TABLE IF NOT EXISTS scan (
-    source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    filename TEXT, sha256 TEXT, error TEXT, skipped INTEGER NOT NULL,
-    indexed INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS sections (
-    project TEXT PRIMARY KEY, files INTEGER NOT NULL, size INTEGER NOT NULL,
-    html TEXT NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '{_SCHEMA}');
-{CREATE_PROVENANCE}"""
-_ADD_FILE = f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}) VALUES ({', '.join('?' * 13)})"
-_ADD_SCAN = f"INSERT OR REPLACE INTO scan (source, {_SCAN_COLUMNS}) VALUES ({', '.join('?' * 8)})"
-_SET_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
-_SET_SECTION = "INSERT OR REPLACE INTO sections (project, files, size, html) VALUES (?, ?, ?, ?)"
-#: Schema 1 lacked ``sections``: forgetting the settings re-renders every page.
-_MIGRATE_FROM_1 = "DELETE FROM meta WHERE key = 'settings';" + _CREATE.replace(
-    "INSERT OR IGNORE", "INSERT OR REPLACE"
-)
-
-#: The scan cache as a build loads it: ``(size, mtime_ns, indexed)`` by source path.
-CachedScan = tuple[int, int, int]
-
-
-class ScanEntry(NamedTuple):
-    """What the scan cache knows about one source path.
-
-    Either ``filename`` and ``sha256`` (a good distribution; ``indexed`` if
-    the index holds that very content, else it is a conflict) or ``error``
-    (why it is not indexable; ``skipped`` when it is no distribution at all).
-    """
-
-    size: int
-    mtime_ns: int
-    filename: str | None = None
-    sha256: str | None = None
-    error: str | None = None
-    skipped: int = 0
-    indexed: int = 0
 
 
 def state_path(directory: str) -> str:
@@ -151,9 +100,11 @@ class IndexState(ProvenanceRecords):
         except IndexStateError:
             self._db.close()
             raise
-        if meta.get("schema") != _SCHEMA:
+        if meta.get("schema") != schema.SCHEMA:
             self._db.close()
-            raise IndexStateError(path, f"state schema {meta.get('schema')!r} is not {_SCHEMA!r}")
+            raise IndexStateError(
+                path, f"state schema {meta.get('schema')!r} is not {schema.SCHEMA!r}"
+            )
         self.settings: str | None = meta.get("settings")
         self.dirty = meta.get("dirty") == "1"
 
@@ -167,11 +118,11 @@ class IndexState(ProvenanceRecords):
         try:
             connection = sqlite3.connect(path, timeout=60, isolation_level=None)
             if create:
-                connection.executescript(f"BEGIN; {_CREATE} COMMIT;")  # one transaction
-                schema = connection.execute("SELECT value FROM meta WHERE key = 'schema'")
-                if schema.fetchone() == ("1",):
+                connection.executescript(f"BEGIN; {schema.CREATE} COMMIT;")  # one transaction
+                found = connection.execute("SELECT value FROM meta WHERE key = 'schema'")
+                if found.fetchone() == ("1",):
                     logger.info("%s: upgrading the state; every page is rewritten", directory)
-                    connection.executescript(f"BEGIN; {_MIGRATE_FROM_1} COMMIT;")
+                    connection.executescript(f"BEGIN; {schema.MIGRATE_FROM_1} COMMIT;")
         except sqlite3.Error as exc:
             raise IndexStateError(path, f"cannot open the state database: {exc}") from None
         return cls(connection, path)
@@ -212,24 +163,24 @@ class IndexState(ProvenanceRecords):
 
     def scan_entry(self, source: str) -> ScanEntry | None:
         """Everything the scan cache knows about ``source``."""
-        rows = self._query(f"SELECT {_SCAN_COLUMNS} FROM scan WHERE source = ?", source)
+        rows = self._query(f"SELECT {schema.SCAN_COLUMNS} FROM scan WHERE source = ?", source)
         return ScanEntry(*rows[0]) if rows else None
 
     def file_row(self, filename: str) -> FileRow | None:
         """The ``files`` row of ``filename``, if the index holds it."""
-        rows = self._query(f"SELECT {_FILE_COLUMNS} FROM files WHERE filename = ?", filename)
-        return rows[0] if rows else None
+        rows = self._query(f"SELECT {schema.FILE_COLUMNS} FROM files WHERE filename = ?", filename)
+        return FileRow(*rows[0]) if rows else None
 
     def project_dists(self, project: str) -> list[DistFile]:
         """The files of ``project``, by file name."""
-        sql = f"SELECT {_FILE_COLUMNS} FROM files WHERE project = ? ORDER BY filename"
-        return [row_to_dist(row) for row in self._query(sql, project)]
+        sql = f"SELECT {schema.FILE_COLUMNS} FROM files WHERE project = ? ORDER BY filename"
+        return [row_to_dist(FileRow(*row)) for row in self._query(sql, project)]
 
     def iter_projects(self) -> Iterator[tuple[str, list[DistFile]]]:
         """Every project with its files, by project and file name, one at a time."""
-        rows = self._iterate(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY project, filename")
+        rows = self._iterate(f"SELECT {schema.FILE_COLUMNS} FROM files ORDER BY project, filename")
         for project, group in itertools.groupby(rows, key=lambda row: row[1]):
-            yield project, [row_to_dist(row) for row in group]
+            yield project, [row_to_dist(FileRow(*row)) for row in group]
 
     def iter_file_sizes(self) -> Iterator[tuple[str, str, int, bool]]:
         """``(filename, project, size, has_metadata)`` of every file, one at a time."""
@@ -272,7 +223,7 @@ class IndexState(ProvenanceRecords):
 
     def add_file(self, row: FileRow) -> None:
         """Record a file added to the index (replacing a row of the same name)."""
-        self._write(_ADD_FILE, [row])
+        self._write(schema.ADD_FILE, [row])
 
     def remove_files(self, filenames: Iterable[str]) -> None:
         """Forget files removed from the index."""
@@ -282,7 +233,7 @@ class IndexState(ProvenanceRecords):
 
     def record_scan(self, source: str, entry: ScanEntry) -> None:
         """Remember what reading ``source`` gave."""
-        self._write(_ADD_SCAN, [(source, *entry)])
+        self._write(schema.ADD_SCAN, [(source, *entry)])
 
     def forget_scans(self, sources: Iterable[str]) -> None:
         """Drop source paths from the scan cache."""
@@ -293,7 +244,7 @@ class IndexState(ProvenanceRecords):
         if html is None:
             self._write("DELETE FROM sections WHERE project = ?", [(project,)])
         else:
-            self._write(_SET_SECTION, [(project, files, size, html)])
+            self._write(schema.SET_SECTION, [(project, files, size, html)])
 
     def clear_sections(self) -> None:
         self._write("DELETE FROM sections", [()])
@@ -301,7 +252,7 @@ class IndexState(ProvenanceRecords):
     def set_settings(self, settings: str) -> None:
         """Record the fingerprint of the settings the pages are written with."""
         if settings != self.settings:
-            self._write(_SET_META, [("settings", settings)])
+            self._write(schema.SET_META, [("settings", settings)])
             self.settings = settings
 
     def commit(self) -> None:
@@ -324,6 +275,6 @@ class IndexState(ProvenanceRecords):
         """
         if dirty == self.dirty:
             return
-        self._write(_SET_META, [("dirty", "1" if dirty else "0")])
+        self._write(schema.SET_META, [("dirty", "1" if dirty else "0")])
         self.commit()
         self.dirty = dirty
