@@ -11,60 +11,17 @@ import argparse
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
 
 from . import __version__
 from .cli_add import add_parser, run_add
+from .cli_output import PROG, Progress, configure_logging, error
 from .errors import PrivateIndexError
 
 __all__ = ["main"]
 
-PROG = "privateindex"
-#: Builds reading more files than this show a progress bar (on a terminal).
-PROGRESS_THRESHOLD = 50
 
 log = logging.getLogger(__name__)
-
-
-class _Formatter(logging.Formatter):
-    """``warning: message`` (with the logger name when debugging)."""
-
-    def __init__(self, debug: bool) -> None:
-        super().__init__("%(name)s: %(message)s" if debug else "%(message)s")
-
-    def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.lower()}: {super().format(record)}"
-
-
-class _Progress:
-    """A one-line progress bar on a terminal, for builds reading many files."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.shown = False
-        self.last = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        if total <= PROGRESS_THRESHOLD:
-            return
-        now = time.monotonic()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        width = 30
-        filled = width * done // total if total else width
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total} files")
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
 
 
 def _positive(text: str) -> int:
@@ -196,7 +153,7 @@ def _plural(n: int, word: str) -> str:
 def _build(args: argparse.Namespace) -> int:
     from .build import build_index
 
-    progress = _Progress(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
+    progress = Progress(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
     try:
         report = build_index(
             args.sources,
@@ -221,7 +178,7 @@ def _build(args: argparse.Namespace) -> int:
             f"in {report.elapsed:.2f}s"
         )
     if args.strict and report.problems:
-        _error(f"{_plural(len(report.problems), 'file')} could not be indexed (--strict)")
+        error(f"{_plural(len(report.problems), 'file')} could not be indexed (--strict)")
         return 1
     return 0
 
@@ -230,7 +187,7 @@ def _verify(args: argparse.Namespace) -> int:
     from .verify import verify_index
 
     if not os.path.isdir(args.directory):
-        _error(f"no such directory: {args.directory!r}")
+        error(f"no such directory: {args.directory!r}")
         return 1
     notes: list[str] = []
     problems = verify_index(args.directory, notes=notes)
@@ -240,7 +197,7 @@ def _verify(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
     if problems:
-        _error(f"{_plural(len(problems), 'problem')} in {args.directory}")
+        error(f"{_plural(len(problems), 'problem')} in {args.directory}")
         return 1
     if not args.quiet:
         print(f"{args.directory}: OK")
@@ -253,7 +210,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server = make_server(args.directory, args.bind, args.port)
     except OSError as exc:
-        _error(f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}")
+        error(f"cannot listen on {args.bind}:{args.port}: {exc.strerror or exc}")
         return 1
     with server:
         print(f"Serving {args.directory} at {server_url(server)}", flush=True)
@@ -294,24 +251,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def _error(message: str) -> None:
-    from .redact import redact
-
-    print(f"{PROG}: error: {redact(message)}", file=sys.stderr)
-
-
-def _configure_logging(verbose: int) -> logging.Handler:
-    from .redact import RedactingFilter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter(debug=verbose >= 2))
-    handler.addFilter(RedactingFilter())  # whoever logs: botocore, urllib3, s3transfer
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel((logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)])
-    return handler
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); the exit code."""
     try:
@@ -320,17 +259,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     root = logging.getLogger()
     saved_level = root.level
-    handler = _configure_logging(args.verbose)
+    handler = configure_logging(args.verbose)
     try:
         return _COMMANDS[args.command](args)
     except PrivateIndexError as exc:
-        _error(str(exc))
+        error(str(exc))
         return 1
     except OSError as exc:
-        _error(str(exc))
+        error(str(exc))
         return 1
     except KeyboardInterrupt:
-        _error("interrupted")
+        error("interrupted")
         return 130
     finally:
         root.removeHandler(handler)
