@@ -45,12 +45,14 @@ def sha256(path: Path) -> str:
 def html_pages(out: Path) -> list[Path]:
     pages = [out / "index.html", out / "simple" / "index.html"]
     pages += sorted((out / "simple").glob("*/index.html"))
+    pages += sorted((out / "projects").glob("*.html"))
     return [page for page in pages if page.exists()]
 
 
 def page_bytes(out: Path) -> dict[str, bytes]:
     """Every page (HTML and JSON) of the index by relative path."""
     found = sorted(out.glob("index.html")) + sorted((out / "simple").rglob("index.*"))
+    found += sorted((out / "projects").glob("*.html"))
     return {str(p.relative_to(out)): p.read_bytes() for p in found}
 
 
@@ -115,7 +117,10 @@ def check_index(out: Path, *, interrupted: bool = False) -> dict[str, str]:
     projects with both pages.  The HTML and JSON pages of a project list the
     same files, unless the build was ``interrupted`` between writing the two
     (each is then either the old or the new page, and every link of both
-    resolves).
+    resolves).  Each project directory has its page for people,
+    ``projects/<project>.html``, and no other project has one (an
+    ``interrupted`` build may leave one too many or too few, whose links
+    resolve).
     """
     _check_root(out)
     listed: dict[str, str] = {}
@@ -152,6 +157,10 @@ def check_index(out: Path, *, interrupted: bool = False) -> dict[str, str]:
             assert sha256(target) == entry["hashes"]["sha256"], f"{page}: bad hash in JSON"
             _check_metadata(page, target, entry.get("core-metadata"))
             _check_metadata(page, target, entry.get("dist-info-metadata"))
+    if not interrupted:
+        people = {page.stem for page in (out / "projects").glob("*.html")}
+        simple = {d.name for d in (out / "simple").glob("*") if d.is_dir()}
+        assert people == simple, f"project pages for people {people} but projects {simple}"
     return listed
 
 

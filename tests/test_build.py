@@ -81,7 +81,7 @@ def test_layout(src: Path, tmp_path: Path) -> None:
         "foo-1.0-py3-none-any.whl",
         "foo-1.1.tar.bz2",
     ]
-    assert report.pages_written == 3 * 2 + 3
+    assert report.pages_written == 3 * 3 + 3
     for page in ("index.html", "simple/index.html", "simple/index.json"):
         assert (out / page).is_file()
     for project in ("foo", "bar", "baz-qux"):
@@ -142,7 +142,7 @@ def test_deterministic(src: Path, tmp_path: Path) -> None:
     build([src], one)
     build([src], two, jobs=2)
     assert page_bytes(one) == page_bytes(two)
-    assert len(page_bytes(one)) == 9
+    assert len(page_bytes(one)) == 12  # per project: 2 simple pages and 1 for people
 
 
 def test_no_change_rebuild_reads_and_writes_nothing(
@@ -174,8 +174,13 @@ def test_one_new_file_reads_one_file_and_writes_its_pages(
     report = build([src], out)
     assert reads == ["foo-2.0-py3-none-any.whl"]
     assert report.added == ["foo-2.0-py3-none-any.whl"]
-    assert rewritten(out) == {"index.html", "simple/foo/index.html", "simple/foo/index.json"}
-    assert report.pages_written == 3
+    assert rewritten(out) == {
+        "index.html",
+        "projects/foo.html",
+        "simple/foo/index.html",
+        "simple/foo/index.json",
+    }
+    assert report.pages_written == 4
     # A new project also changes the root pages.
     age_pages(out)
     reads.clear()
@@ -184,12 +189,13 @@ def test_one_new_file_reads_one_file_and_writes_its_pages(
     assert reads == ["new_project-1.0.tar.gz"]
     assert rewritten(out) == {
         "index.html",
+        "projects/new-project.html",
         "simple/index.html",
         "simple/index.json",
         "simple/new-project/index.html",
         "simple/new-project/index.json",
     }
-    assert report.pages_written == 5
+    assert report.pages_written == 6
     assert "new-project/" in hrefs(out / "simple/index.html")
     check_index(out)
 
@@ -310,11 +316,14 @@ def test_prune(src: Path, tmp_path: Path) -> None:
     assert hrefs(out / "simple/index.html") == ["baz-qux/", "foo/"]
     assert rewritten(out) == {
         "index.html",
+        "projects/foo.html",
         "simple/index.html",
         "simple/index.json",
         "simple/foo/index.html",
         "simple/foo/index.json",
     }
+    assert not (out / "projects/bar.html").exists()
+    assert "projects/bar.html" not in hrefs(out / "index.html")
     assert sorted(check_index(out)) == ["baz_qux-0.1-py3.11.egg", "foo-1.1.tar.bz2"]
     assert [d.filename for d in load_index(out)] == sorted(check_index(out))
     assert build([src], out, prune=True).pruned == []
@@ -427,7 +436,9 @@ def test_bad_files_are_reported_once_and_the_rest_indexed(
     assert "loop" in problems["loop"]
     assert report.files == 5 and "spicy-1.0-py3-none-any.whl" in report.added
     landing = (out / "index.html").read_text()
-    assert "<script>" not in landing and "&lt;script&gt;" in landing
+    # The page's own filter script only; the summary's is text.
+    assert landing.count("<script") == 1 and "&lt;script&gt;" in landing
+    assert "<script" not in (out / "projects" / "spicy.html").read_text()
     assert b"a<b>" not in b"".join(page_bytes(out).values())
     check_index(out)
     # The next build reports them again, without reading the unchanged bad files.

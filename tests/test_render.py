@@ -17,7 +17,6 @@ from buildout.privateindex.render import (
     JSON_TYPE,
     PageFile,
     humanize_size,
-    landing_html,
     project_html,
     project_json,
     root_html,
@@ -235,8 +234,6 @@ def test_json_versions_are_distinct_and_in_pep_440_order() -> None:
 
 def test_output_does_not_depend_on_input_order() -> None:
     files = sample_files()
-    dists = [f.dist for f in files]
-    other = make_dist("zope.interface-5.0.tar.gz", "5.0", project="zope-interface")
     names = ["Zope.Interface", "foo-bar", "a_b", "A.B"]
     rng = random.Random(4)
     first = (
@@ -244,18 +241,15 @@ def test_output_does_not_depend_on_input_order() -> None:
         project_json("foo-bar", files),
         root_html(names),
         root_json(names),
-        landing_html({"foo-bar": dists, "zope-interface": [other]}),
     )
     for _ in range(5):
         rng.shuffle(files)
         rng.shuffle(names)
-        shuffled = rng.sample(dists, len(dists))
         again = (
             project_html("foo-bar", files),
             project_json("foo-bar", files),
             root_html(names),
             root_json(names),
-            landing_html({"zope-interface": [other], "foo-bar": shuffled}),
         )
         assert [page.encode("utf-8") for page in again] == [page.encode("utf-8") for page in first]
 
@@ -280,40 +274,6 @@ def test_empty_pages() -> None:
     assert json.loads(project_json("foo", []))["files"] == []
     assert json.loads(project_json("foo", []))["versions"] == []
     assert json.loads(root_json([]))["projects"] == []
-    assert "0 projects, 0 files, 0 B in total." in landing_html({})
-
-
-def test_landing_page() -> None:
-    script = """<script>alert("x&y")</script> 'it'"""
-    dists = [f.dist for f in sample_files()]
-    evil = make_dist("evil-2.0.tar.gz", "2.0", project="evil", name="Evil", summary=script, size=5)
-    content = landing_html({"Foo.Bar": dists, "evil": [evil]})
-    total = sum(d.size for d in dists) + 5
-    assert f"2 projects, 5 files, {humanize_size(total)} in total." in content
-    assert "<script" not in content
-    assert "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt; &#x27;it&#x27;" in content
-    assert NASTY not in content
-    # The summary of the newest file that has one, escaped.
-    assert '<p class="summary">bad &lt;build&gt; &amp; &quot;double&quot;' in content
-    assert "<style>" in content
-    assert "<link" not in content and "src=" not in content
-    parsed = parse_html(content)
-    assert parsed.title == "Private package index"
-    hrefs = [attrs["href"] for attrs, _ in parsed.anchors]
-    assert "simple/foo-bar/" in hrefs and "simple/evil/" in hrefs
-    assert "simple/foo-bar/foo_bar-1.0-py3-none-any.whl" in hrefs
-    assert "2.0 KiB" in content
-    assert "Versions: 1.0, 0.9, 0.1" in content
-    # Newest version first, the files of one version by name.
-    rows = re.findall(r"<tr><td>([^<]*)</td><td><a [^>]*>([^<]*)</a>", content)
-    assert rows == [
-        ("2.0", "evil-2.0.tar.gz"),
-        ("1.0", "foo_bar-1.0-py3-none-any.whl"),
-        ("1.0", "foo_bar-1.0.tar.gz"),
-        ("0.9", "Foo.Bar-0.9-py3.11.egg"),
-        ("0.1", "foo_bar-0.1.zip"),
-    ]
-    assert 'id="evil"' in content and content.index('id="evil"') < content.index('id="foo-bar"')
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ The layout of the output directory ``DIR``::
     DIR/simple/<project>/index.html, .json    project pages
     DIR/simple/<project>/<filename>           the file (hard link or copy)
     DIR/simple/<project>/<filename>.metadata  a wheel's core metadata (PEP 658)
+    DIR/projects/<project>.html               the project's page for people
     DIR/.privateindex/                        private state and lock
 
 A build changes the index in an order that keeps it consistent at every

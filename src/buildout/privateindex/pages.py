@@ -1,8 +1,11 @@
 """Write the pages of the index that a build changes, in a safe order.
 
-Project pages first, then the root pages (``simple/index.json``, then
-``simple/index.html``), then the landing page (``index.html``): a page is
-only written once everything it links to is in place.
+Project pages first (``simple/<project>/index.json``, ``index.html``, then
+the project's page for people, ``projects/<project>.html``), then the root
+pages (``simple/index.json``, then ``simple/index.html``), then the landing
+page (``index.html``): a page is only written once everything it links to is
+in place, and the page for people of a project left without files is removed
+once the landing page no longer links it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from urllib.parse import quote
 
 from packaging.utils import canonicalize_version
 
-from . import fsutil, render
+from . import fsutil, landing, render
 from .durable import SyncBatch
 from .filenames import parse_yank
 from .model import DistFile
@@ -29,7 +32,7 @@ __all__ = ["FORMAT_VERSION", "PageWriter", "RenderSettings"]
 logger = logging.getLogger(__name__)
 
 #: Bump when the pages' format changes: every page is then rewritten.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 _HTML = "index.html"
 _JSON = "index.json"
 
@@ -100,6 +103,7 @@ class PageWriter:
         #: Notes every page written, to be synced before the state commits.
         self.batch = batch if batch is not None else SyncBatch(out)
         self.simple = os.path.join(out, "simple")
+        self.people = os.path.join(out, landing.PROJECTS_DIR)
         self.settings = settings
         self.settings_changed = state.settings != settings.fingerprint
         self._state = state
@@ -134,6 +138,7 @@ class PageWriter:
                 for project in self.old_projects
                 if not os.path.isfile(os.path.join(self.simple, project, _HTML))
                 or not os.path.isfile(os.path.join(self.simple, project, _JSON))
+                or not os.path.isfile(self._people_page(project))
             }
             if self._missing:
                 logger.info("re-rendering %d project(s) with missing pages", len(self._missing))
@@ -159,9 +164,27 @@ class PageWriter:
         self.batch.note(directory)
         self._write(os.path.join(directory, _JSON), render.project_json(project, files))
         self._write(os.path.join(directory, _HTML), render.project_html(project, files))
+        fsutil.make_public_dirs(self.people)
+        self.batch.note(self.people)
+        self._write(self._people_page(project), landing.project_page(project, files))
         size = sum(dist.size for dist in dists)
-        section = render.landing_section(project, dists)
-        self._state.set_section(project, section, len(dists), size)
+        row = landing.landing_row(project, files)
+        self._state.set_section(project, row, len(dists), size)
+
+    def _people_page(self, project: str) -> str:
+        return os.path.join(self.out, landing.project_page_name(project))
+
+    def _remove_people_pages(self, everything: bool) -> None:
+        """Remove the project pages for people of the emptied projects (of
+        every project the index does not hold, with ``everything``)."""
+        gone = set(self.emptied)
+        if everything and os.path.isdir(self.people):
+            held = set(self._final or ())
+            names = (n[: -len(".html")] for n in os.listdir(self.people) if n.endswith(".html"))
+            gone.update(name for name in names if name not in held)
+        for project in sorted(gone):
+            fsutil.remove_quietly(self._people_page(project))
+            self.batch.note(self._people_page(project))
 
     def rerenders_all(self, recovering: bool) -> bool:
         """Whether :meth:`write` re-renders every project (then none is written early)."""
@@ -205,8 +228,9 @@ class PageWriter:
             self._write(os.path.join(self.simple, _JSON), render.root_json(self._final))
             self._write(os.path.join(self.simple, _HTML), render.root_html(self._final))
         if self.written or self.emptied or not os.path.isfile(os.path.join(self.out, _HTML)):
-            landing = render.landing_chunks(*state.totals(), state.sections())
-            self._write(os.path.join(self.out, _HTML), landing)
+            page = landing.landing_chunks(*state.totals(), state.sections())
+            self._write(os.path.join(self.out, _HTML), page)
+        self._remove_people_pages(everything=self.rerenders_all(full))
         logger.debug("wrote %d page(s)", self.written)
         return self.written
 

@@ -4,7 +4,8 @@ Project and root pages follow the simple repository API: PEP 503 (HTML),
 PEP 691 (JSON), PEP 592 (yanking), PEP 658/714 (core metadata), PEP 629
 (repository version) and PEP 700 (``versions``, ``size``, ``upload-time``).
 Output depends only on the arguments: no clock, no environment, and the order
-of the input never matters.  Every text is HTML-escaped.
+of the input never matters.  Every text is HTML-escaped.  The pages for
+people (the landing page, the project pages) are in :mod:`.landing`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -32,9 +33,6 @@ __all__ = [
     "JSON_TYPE",
     "PageFile",
     "humanize_size",
-    "landing_chunks",
-    "landing_html",
-    "landing_section",
     "project_html",
     "project_json",
     "root_html",
@@ -228,75 +226,3 @@ def root_json(projects: Sequence[str]) -> str:
             "projects": [{"name": name} for name in names],
         }
     )
-
-
-_CSS = (
-    "body{font-family:sans-serif;margin:2em;color:#222}"
-    "table{border-collapse:collapse;margin-bottom:1.5em}"
-    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
-    "th{background:#f3f3f3}td.size{text-align:right}"
-    ".summary{color:#555}code{font-size:.95em}"
-)
-
-
-def _project_section(project: str, dists: Sequence[DistFile]) -> list[str]:
-    # Newest version first; the files of one version by name.
-    by_name = sorted(dists, key=lambda d: (d.filename, d.sha256))
-    newest_first = sorted(by_name, key=lambda d: _version_key(d.version), reverse=True)
-    versions = _distinct_versions(d.version for d in dists)[::-1]
-    name = newest_first[0].name if newest_first else project
-    summary = next((d.summary for d in newest_first if d.summary), "")
-    link = f"simple/{quote(project)}/"
-    lines = [
-        f'<h2 id="{_e(project)}"><a href="{_e(link)}">{_e(name)}</a></h2>',
-    ]
-    if summary:
-        lines.append(f'<p class="summary">{_e(summary)}</p>')
-    lines.append(f"<p>Versions: {_e(', '.join(versions))}</p>")
-    lines.append("<table>")
-    lines.append("<tr><th>Version</th><th>File</th><th>Size</th><th>Requires-Python</th></tr>")
-    for dist in newest_first:
-        href = link + quote(dist.filename)
-        lines.append(
-            f"<tr><td>{_e(dist.version)}</td>"
-            f'<td><a href="{_e(href)}">{_e(dist.filename)}</a></td>'
-            f'<td class="size">{_e(humanize_size(dist.size))}</td>'
-            f"<td><code>{_e(dist.requires_python or '')}</code></td></tr>"
-        )
-    lines.append("</table>")
-    return lines
-
-
-def landing_section(project: str, dists: Sequence[DistFile]) -> str:
-    """The landing page's section for one (normalized) project."""
-    return "".join(f"    {line}\n" for line in _project_section(project, dists))
-
-
-def landing_chunks(projects: int, files: int, size: int, sections: Iterable[str]) -> Iterator[str]:
-    """The landing page, in pieces: a heading with the totals, then ``sections``."""
-    summary = (
-        f"{projects} project{'' if projects == 1 else 's'}, "
-        f"{files} file{'' if files == 1 else 's'}, "
-        f"{humanize_size(size)} in total."
-    )
-    body = [
-        "<h1>Private package index</h1>",
-        f'<p class="totals">{_e(summary)}</p>',
-        '<p>Simple index for installers: <a href="simple/">simple/</a></p>',
-    ]
-    page = _html("Private package index", body, head=[f"<style>{_CSS}</style>"])
-    end = page.index("  </body>")
-    yield page[:end]
-    yield from sections
-    yield page[end:]
-
-
-def landing_html(projects: Mapping[str, Sequence[DistFile]]) -> str:
-    """The human landing page (``DIR/index.html``, one level above simple/)."""
-    grouped: dict[str, list[DistFile]] = {}
-    for project, dists in projects.items():
-        grouped.setdefault(canonicalize_name(project), []).extend(dists)
-    n_files = sum(len(dists) for dists in grouped.values())
-    total = sum(dist.size for dists in grouped.values() for dist in dists)
-    sections = [landing_section(project, grouped[project]) for project in sorted(grouped)]
-    return "".join(landing_chunks(len(grouped), n_files, total, sections))
