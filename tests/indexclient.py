@@ -8,7 +8,9 @@ index, isolated from the machine's configuration.
 from __future__ import annotations
 
 import base64
+import html
 import http.client
+import re
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 from buildout.privateindex.build import build_index
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
@@ -105,6 +107,35 @@ def raw_status(
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def links(body: bytes) -> list[str]:
+    """The ``href`` of every link on one of the index's own pages."""
+    return [html.unescape(href) for href in re.findall(r'<a href="([^"]*)"', body.decode())]
+
+
+def follow_people_pages(server: WebServer) -> dict[str, bytes]:
+    """The project pages for people, reached through ``server`` by following
+    the landing page's links, by path; each page's links to files are followed
+    too and must answer 200 with the file's bytes."""
+    landing = f"{server.prefix}/"
+    status, _, body = get(server, landing)
+    assert status == 200, status
+    pages: dict[str, bytes] = {}
+    for href in links(body):
+        path = urlsplit(urljoin(landing, href)).path
+        if "/projects/" not in path:
+            continue
+        status, headers, page = get(server, path)
+        assert (status, headers["content-type"]) == (200, "text/html; charset=utf-8"), path
+        pages[path] = page
+        for file_href in links(page):
+            file_path = urlsplit(urljoin(path, file_href)).path
+            if not file_path.endswith("/"):  # a file, not the simple page
+                relative = file_path.removeprefix(server.prefix + "/")
+                status, _, data = get(server, file_path)
+                assert (status, data) == (200, (server.root / relative).read_bytes()), file_path
+    return pages
 
 
 def assert_no_secret(text: str) -> None:

@@ -45,6 +45,7 @@ from indexclient import (
     assert_no_secret,
     auth_header,
     build_sample_index,
+    follow_people_pages,
     get,
     pip_command,
     pip_install,
@@ -158,6 +159,16 @@ def test_landing_page_needs_auth_too(server: WebServer, index_dir: Path) -> None
     assert (status, headers["content-type"]) == (200, "text/html; charset=utf-8")
     assert body == (index_dir / "index.html").read_bytes()
     assert get(server, "/", auth=auth_header(password="nope"))[0] == 401
+
+
+def test_pages_for_people_are_served_with_the_same_auth(server: WebServer, index_dir: Path) -> None:
+    pages = follow_people_pages(server)
+    assert sorted(pages) == [f"/projects/{p}.html" for p in ("bar", "baz", "foo", "tinybackend")]
+    assert pages["/projects/foo.html"] == (index_dir / "projects" / "foo.html").read_bytes()
+    assert b"foo-1.0-py3-none-any.whl" in pages["/projects/foo.html"]
+    assert get(server, "/projects/foo.html", auth=auth_header(password="nope"))[0] == 401
+    assert raw_status(server, "/projects/")[0] in (403, 404)  # never listed
+    assert raw_status(server, "/projects/foo.html", accept=JSON)[0] == 200  # no negotiation
 
 
 @pytest.mark.parametrize("which", ["server", "encoding"])
@@ -295,6 +306,8 @@ def test_the_private_bytes_are_readable_by_the_server(
         "/simple/%2E%2E/.privateindex/state.sqlite",
         "/simple/%2e%2e/%2eprivateindex/state.sqlite",
         "/simple/foo/../../.privateindex/state.sqlite",
+        "/projects/../.privateindex/state.sqlite",
+        "/projects/%2E%2E/.privateindex/state.sqlite",
         "//.privateindex/state.sqlite",
         "/simple//../.privateindex/state.sqlite",
         "/./.privateindex/state.sqlite",
@@ -529,6 +542,7 @@ def test_prefix_negotiates_and_hides_private_state(prefixed: WebServer, index_di
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert body == (index_dir / "simple" / "index.html").read_bytes()
     assert get(prefixed, "/pypi/")[2] == (index_dir / "index.html").read_bytes()
+    assert len(follow_people_pages(prefixed)) == 4
     status, headers, _ = get(prefixed, "/pypi/simple/foo")
     assert (status, headers["location"]) == (301, f"{prefixed.url}/pypi/simple/foo/")
     for path in ("/pypi/.privateindex/state.sqlite", "/pypi/%2Eprivateindex/state.sqlite"):

@@ -30,6 +30,7 @@ from indexclient import (
     assert_no_secret,
     auth_header,
     build_sample_index,
+    follow_people_pages,
     get,
     pip_install,
     raw_status,
@@ -116,6 +117,18 @@ def test_landing_page_needs_auth_too(server: NginxServer, index_dir: Path) -> No
     assert get(server, "/", auth=auth_header(password="nope"))[0] == 401
 
 
+def test_pages_for_people_are_served_with_the_same_auth(
+    server: NginxServer, index_dir: Path
+) -> None:
+    pages = follow_people_pages(server)
+    assert sorted(pages) == [f"/projects/{p}.html" for p in ("bar", "baz", "foo", "tinybackend")]
+    assert pages["/projects/foo.html"] == (index_dir / "projects" / "foo.html").read_bytes()
+    assert b"foo-1.0-py3-none-any.whl" in pages["/projects/foo.html"]
+    assert get(server, "/projects/foo.html", auth=auth_header(password="nope"))[0] == 401
+    assert raw_status(server, "/projects/")[0] in (403, 404)  # never listed
+    assert raw_status(server, "/projects/foo.html", accept=JSON)[0] == 200  # no negotiation
+
+
 @pytest.mark.parametrize(
     ("filename", "content_type"),
     [
@@ -177,6 +190,8 @@ def test_every_user_of_the_password_file_gets_in(server: NginxServer) -> None:
         "/simple/../.privateindex/state.sqlite",
         "/simple/%2E%2E/.privateindex/state.sqlite",
         "/simple//../.privateindex/state.sqlite",
+        "/projects/../.privateindex/state.sqlite",
+        "/projects/%2E%2E/.privateindex/state.sqlite",
         "/simple/foo/.hidden",
     ],
 )
@@ -291,6 +306,7 @@ def test_prefix_negotiates_and_hides_private_state(prefixed: NginxServer, index_
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert body == (index_dir / "simple" / "index.html").read_bytes()
     assert get(prefixed, "/pypi/")[2] == (index_dir / "index.html").read_bytes()
+    assert len(follow_people_pages(prefixed)) == 4
     status, headers, _ = get(prefixed, "/pypi/simple/foo")
     assert (status, headers["location"]) == (301, "/pypi/simple/foo/")
     assert raw_status(prefixed, "/pypi/.privateindex/state.sqlite")[0] in (403, 404)
