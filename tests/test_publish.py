@@ -267,11 +267,23 @@ def test_upload_order_files_then_pages_then_root(
             return 2
         if len(parts) == 3 and parts[2] in ("", "index.html", "index.json"):
             return 1
+        if parts[0] == "projects":  # the pages for people: they link files
+            return 1
         return 0 if rel != MANIFEST_NAME else 4
 
     stages = [stage(rel) for rel in puts]
     assert stages == sorted(stages)
     assert set(stages) == {0, 1, 2, 3, 4}
+    # Pages for people change with builds: they are not cached as files are.
+    people = [rel for rel in puts if rel.startswith("projects/")]
+    assert people and all(rel.endswith(".html") for rel in people)
+    s3 = server.client()
+    for rel in (people[0], "simple/index.html", puts[0]):
+        head = s3.head_object(Bucket=bucket, Key=f"{PREFIX}/{rel}")
+        expected = "immutable" in head["CacheControl"]
+        assert expected == (rel == puts[0]), (rel, head["CacheControl"])
+        if rel == people[0]:
+            assert head["ContentType"].startswith("text/html")
 
 
 def test_delete_only_when_asked(
@@ -287,6 +299,7 @@ def test_delete_only_when_asked(
     build_index([sources], index, jobs=1, prune=True)
     gone = {f"{PREFIX}/simple/baz/{name}" for name in ("baz-0.1.tgz", "baz-0.2-py3.11.egg")}
     gone |= {f"{PREFIX}/simple/baz/{name}" for name in ("index.html", "index.json", "")}
+    gone.add(f"{PREFIX}/projects/baz.html")  # its page for people too
 
     report = publish(index, target(bucket), client=client)
     assert report.deleted == []

@@ -36,10 +36,11 @@ def test_delete_at_the_bucket_root_spares_foreign_objects(
     build_index([sources], index, jobs=1, prune=True)
 
     report = publish(index, f"s3://{bucket}", client=client, delete=True)
-    assert report.deleted and all(key.startswith("simple/baz/") for key in report.deleted)
+    gone = ("simple/baz/", "projects/baz.html")
+    assert report.deleted and all(key.startswith(gone) for key in report.deleted)
     remote = remote_objects(server, bucket)
     assert set(foreign) <= set(remote)
-    assert not any(key.startswith("simple/baz/") for key in remote)
+    assert not any(key.startswith(gone) for key in remote)
 
 
 def test_lost_manifest_deletes_nothing(
@@ -116,6 +117,7 @@ def test_distribution_hashes_come_from_the_state(
     server: S3Server, bucket: str, index: Path
 ) -> None:
     pages = [p for p in index.rglob("*") if p.name in ("index.html", "index.json")]
+    pages += (index / "projects").glob("*.html")  # the pages for people
     metadata = list(index.rglob("*.metadata"))
     dists = [
         p

@@ -10,11 +10,12 @@ interrupted) is asked for the sha256 it was uploaded with (its
 ETags are never compared with a local md5: multipart uploads have none.
 
 Uploads go in stages, so a reader never sees a link to a missing object: files
-(distributions, ``.metadata``), project pages, root pages, the landing page,
-the manifest.  With ``directory_keys`` each page is also stored under its
-directory key (``simple/foo/``), for plain S3 endpoints without website
-hosting; the default is on for AWS (no ``endpoint_url``) and off for other
-endpoints, as SeaweedFS turns such keys into (empty) directories and MinIO
+(distributions, ``.metadata``), project pages (and the pages for people,
+``projects/*.html``), root pages, the landing page, the manifest.  With
+``directory_keys`` each page is also stored under its directory key
+(``simple/foo/``), for plain S3 endpoints without website hosting; the
+default is on for AWS (no ``endpoint_url``) and off for other endpoints, as
+SeaweedFS turns such keys into (empty) directories and MinIO
 refuses them.  Deletion happens only with ``delete=True``, after every
 upload, and only of keys the manifest lists as published from here.
 """

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .errors import IndexStateError
 from .fsutil import is_within
+from .landing import PROJECTS_DIR
 from .mediatypes import media_type
 
 __all__ = ["MANIFEST_NAME", "Item", "Manifest", "content_type", "scan"]
@@ -58,10 +59,12 @@ class Scan:
 
 
 def stage(rel: str) -> int:
-    """0 files, 1 project pages, 2 root pages, 3 landing page."""
+    """0 files, 1 project pages (and pages for people), 2 root pages, 3 landing page."""
     parts = rel.split("/")
     if parts == ["index.html"]:
         return 3
+    if len(parts) == 2 and parts[0] == PROJECTS_DIR and parts[1].endswith(".html"):
+        return 1  # links files, is linked by the landing page; changes with builds
     if len(parts) == 2 and parts[0] == "simple" and parts[1] in ("index.html", "index.json"):
         return 2
     if len(parts) == 3 and parts[0] == "simple" and parts[2] in ("index.html", "index.json"):
