@@ -15,8 +15,10 @@ import re
 from html import escape
 from pathlib import Path
 
+import pytest
+
 from buildout.privateindex.build import build_index
-from buildout.privateindex.landing import landing_html, landing_row, project_page
+from buildout.privateindex.landing import BLOCK, landing_html, landing_row, project_page
 from buildout.privateindex.render import PageFile, humanize_size
 from buildout.privateindex.state import IndexState
 from buildout.privateindex.verify import verify_index
@@ -31,7 +33,7 @@ OLD = 1_000_000_000
 
 def rows(content: str) -> list[list[str]]:
     """The landing page's table rows: the text of each cell."""
-    body = content.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    body = "".join(re.findall(r"<tbody>(.*?)</tbody>", content, re.DOTALL))
     return [
         [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
         for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body)
@@ -178,6 +180,25 @@ def test_output_does_not_depend_on_input_order() -> None:
             project_page("foo-bar", shuffled),
         )
         assert again == first
+
+
+@pytest.mark.parametrize("n", [0, 1, BLOCK, BLOCK + 1, 2 * BLOCK + 50])
+def test_rows_go_in_blocks_laid_out_when_seen(n: int) -> None:
+    files = {
+        f"p{i:03d}": [PageFile(d, d.filename)]
+        for i in range(n)
+        for d in [make_dist(f"p{i:03d}-1.0.tar.gz", "1.0", project=f"p{i:03d}", name=f"p{i:03d}")]
+    }
+    content = landing_html(files)
+    blocks = re.findall(
+        r'<div class="b"><table><tbody>\n(.*?)</tbody></table></div>\n', content, re.DOTALL
+    )
+    assert [block.count("<tr ") for block in blocks] == [
+        min(BLOCK, n - start) for start in range(0, n, BLOCK)
+    ]
+    assert [row[0] for row in rows(content)] == sorted(files)
+    assert content.count("<table") == 1 + len(blocks)  # the heading's own table
+    assert ".b{content-visibility:auto;" in content
 
 
 def test_empty_landing_page() -> None:

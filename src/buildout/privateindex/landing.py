@@ -35,6 +35,7 @@ from .render import (
 )
 
 __all__ = [
+    "BLOCK",
     "PROJECTS_DIR",
     "landing_chunks",
     "landing_html",
@@ -47,6 +48,8 @@ __all__ = [
 PROJECTS_DIR = "projects"
 _TITLE = "Private package index"
 
+#: Rows per block of the landing page (see :func:`landing_chunks`).
+BLOCK = 100
 _CSS = (
     "body{font-family:sans-serif;margin:2em;color:#222}"
     "table{border-collapse:collapse;margin-bottom:1.5em}"
@@ -54,13 +57,21 @@ _CSS = (
     "th{background:#f3f3f3}td.n{text-align:right;white-space:nowrap}"
     ".summary{color:#555}.yanked{color:#a00}code{font-size:.95em}"
     "#filter{font-size:1em;padding:.3em;width:min(30em,100%)}"
+    # The landing page: blocks of rows, laid out only when on screen.
+    "#projects table{table-layout:fixed;width:100%;margin:0}"
+    "#projects td{overflow-wrap:anywhere}#projects thead th{border-bottom:0}"
+    "#projects tr>*:nth-child(1){width:22%}#projects tr>*:nth-child(2){width:10%}"
+    "#projects tr>*:nth-child(3){width:4em}#projects tr>*:nth-child(4){width:6em}"
+    f".b{{content-visibility:auto;contain-intrinsic-size:auto {BLOCK * 28}px}}"
 )
 #: Filters the rows as one types: every word must appear in the name or the
 #: summary (case-insensitive; ``-``, ``_`` and ``.`` are alike, as in names).
+#: A block left without rows is hidden, so that it takes no room.
 _SCRIPT = (
     "(function(){"
     'var box=document.getElementById("filter"),shown=document.getElementById("shown"),'
-    'rows=document.getElementById("projects").tBodies[0].rows,keys=null;'
+    'rows=document.querySelectorAll("#projects .b tr"),'
+    'blocks=document.querySelectorAll("#projects .b"),keys=null;'
     'function norm(s){return s.toLowerCase().replace(/[-_.]+/g,"-")}'
     "function apply(){"
     "var i,j,ok,n=0,words=norm(box.value).split(/\\s+/).filter(Boolean);"
@@ -69,6 +80,7 @@ _SCRIPT = (
     "for(i=0;i<rows.length;i++){"
     "for(ok=true,j=0;ok&&j<words.length;j++)ok=keys[i].indexOf(words[j])>=0;"
     "rows[i].hidden=!ok;if(ok)n++}"
+    'for(i=0;i<blocks.length;i++)blocks[i].hidden=!blocks[i].querySelector("tr:not([hidden])");'
     'shown.textContent=words.length?n+" of "+rows.length+" projects shown":""}'
     'box.hidden=false;box.addEventListener("input",apply);'
     'window.addEventListener("pageshow",function(){if(box.value)apply()})'
@@ -137,8 +149,18 @@ def landing_row(project: str, files: Sequence[PageFile]) -> str:
     )
 
 
+_BLOCK_START = '<div class="b"><table><tbody>\n'
+_BLOCK_END = "</tbody></table></div>\n"
+
+
 def landing_chunks(projects: int, files: int, size: int, rows: Iterable[str]) -> Iterator[str]:
-    """The landing page, in pieces: a heading with the totals, the ``rows``, the script."""
+    """The landing page, in pieces: a heading with the totals, the ``rows``, the script.
+
+    The rows go in blocks of :data:`BLOCK`, each a table of its own with the
+    same fixed column widths, that the browser lays out only when it comes
+    into view (``content-visibility: auto``): 5,000 rows then load in a
+    fraction of the time one table of them takes.
+    """
     totals = f"{_plural(projects, 'project')}, {_plural(files, 'file')}, "
     totals += f"{humanize_size(size)} in total."
     body = [
@@ -148,19 +170,23 @@ def landing_chunks(projects: int, files: int, size: int, rows: Iterable[str]) ->
         '<p><input type="search" id="filter" placeholder="Filter projects"'
         ' aria-label="Filter projects" autocomplete="off" hidden>'
         ' <span id="shown" aria-live="polite"></span></p>',
-        '<table id="projects">',
-        "<thead><tr><th>Project</th><th>Latest</th><th>Files</th><th>Size</th>"
-        "<th>Summary</th></tr></thead>",
-        "<tbody>",
+        '<div id="projects">',
+        "<table><thead><tr><th>Project</th><th>Latest</th><th>Files</th><th>Size</th>"
+        "<th>Summary</th></tr></thead></table>",
         "@ROWS@",
-        "</tbody>",
-        "</table>",
+        "</div>",
         f"<script>{_SCRIPT}</script>",
     ]
     page = _html(_TITLE, body, head=[_csp(script=True), f"<style>{_CSS}</style>"])
     start, end = page.split("    @ROWS@\n")
     yield start
-    yield from rows
+    n = 0
+    for n, row in enumerate(rows, 1):
+        if (n - 1) % BLOCK == 0:
+            yield _BLOCK_START if n == 1 else _BLOCK_END + _BLOCK_START
+        yield row
+    if n:
+        yield _BLOCK_END
     yield end
 
 
