@@ -129,6 +129,12 @@ def test_project_page_lists_versions_and_files() -> None:
     assert NASTY not in content
 
 
+def test_project_page_shows_the_upstream_upload_time_when_known() -> None:
+    dist = make_dist("foo_bar-1.0.tar.gz", "1.0")
+    content = project_page("foo-bar", [PageFile(dist, dist.filename, upload_time_ns=10**18)])
+    assert '<time datetime="2001-09-09T01:46:40.000000Z">2001-09-09 01:46:40</time>' in content
+
+
 def test_project_page_keeps_absolute_links_and_escapes_urls() -> None:
     base = "https://files.example.invalid/simple/foo-bar/"
     content = project_page("foo-bar", sample_files(base))

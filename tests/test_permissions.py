@@ -52,7 +52,8 @@ def test_the_served_tree_is_public_and_the_state_private(shared: Path) -> None:
     subprocess.run(["sh", "-c", build], check=True)
 
     served = [p for p in (out / "simple").rglob("*")] + [out / "index.html"]
-    assert len([p for p in served if p.is_file()]) >= 8
+    served += [out / "projects", *(out / "projects").iterdir()]  # the pages for people
+    assert len([p for p in served if p.is_file()]) >= 10
     for path in served:
         assert mode(path) == (0o755 if path.is_dir() else 0o644), path
     assert mode(out) == 0o755
