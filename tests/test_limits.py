@@ -148,8 +148,10 @@ def test_an_overlong_summary_is_cut_in_the_pages(tmp_path: Path) -> None:
     report = build_index([src], tmp_path / "index", jobs=1)
     assert report.ok, report.problems
     landing = (tmp_path / "index" / "index.html").read_text()
-    [shown] = re.findall(r'<p class="summary">(.*?)</p>', landing)
+    [shown] = re.findall(r'<td class="summary">(.*?)</td>', landing)
     assert len(shown) == 512 and shown.endswith("word w\u2026"), shown
+    page = (tmp_path / "index" / "projects" / "wordy.html").read_text()
+    assert re.findall(r'<p class="summary">(.*?)</p>', page) == [shown]
     # The wheel's own metadata is served whole, as the file holds it.
     served = tmp_path / "index" / "simple" / "wordy" / "wordy-1.0-py3-none-any.whl.metadata"
     assert served.stat().st_size > 1_000_000
