@@ -191,6 +191,7 @@ def test_without_syncfs_each_changed_path_is_fsynced_once(
     }
     expected |= {project, simple, str(out), os.path.join(simple, "index.html")}
     expected |= {os.path.join(simple, "index.json"), str(out / "index.html")}
+    expected |= {str(out / "projects"), str(out / "projects" / "quux.html")}  # for people
     assert set(synced) == expected
     assert len(synced) == len(expected)  # one fsync per path, however often it changed
 

@@ -22,7 +22,7 @@ from buildout.privateindex.landing import BLOCK, landing_html, landing_row, proj
 from buildout.privateindex.render import PageFile, humanize_size
 from buildout.privateindex.state import IndexState
 from buildout.privateindex.verify import verify_index
-from distfactory import make_sdist, make_wheel
+from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from indexcheck import check_index, hrefs, page_bytes
 from test_render import NASTY, make_dist, parse_html, sample_files
 
@@ -245,9 +245,11 @@ def test_project_pages_follow_their_project(tmp_path: Path) -> None:
     src.mkdir()
     make_wheel(src, "Foo", "1.0", summary="Foo <1>")
     make_sdist(src, "bar", "2.0")
+    make_tinybackend_wheel(src)  # bar's build backend (verify checks it is there)
     build([src], out)
-    assert sorted(p.name for p in (out / "projects").iterdir()) == ["bar.html", "foo.html"]
-    assert hrefs(out / "index.html") == ["simple/", "projects/bar.html", "projects/foo.html"]
+    pages = ["bar.html", "foo.html", "tinybackend.html"]
+    assert sorted(p.name for p in (out / "projects").iterdir()) == pages
+    assert hrefs(out / "index.html") == ["simple/", *(f"projects/{page}" for page in pages)]
     foo = out / "projects" / "foo.html"
     assert "../simple/foo/foo-1.0-py3-none-any.whl" in hrefs(foo)
     check_index(out)
@@ -266,7 +268,11 @@ def test_project_pages_follow_their_project(tmp_path: Path) -> None:
     build([src], out, prune=True)
     assert not (out / "projects" / "bar.html").exists()
     assert "foo-1.0-py3-none-any.whl" not in foo.read_text()
-    assert hrefs(out / "index.html") == ["simple/", "projects/foo.html"]
+    assert hrefs(out / "index.html") == [
+        "simple/",
+        "projects/foo.html",
+        "projects/tinybackend.html",
+    ]
     check_index(out)
     assert verify_index(out) == []
     # A page that went missing is written again.
