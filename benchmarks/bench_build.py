@@ -62,7 +62,7 @@ def _count(value: int | Sized) -> int:
 
 
 def child_main(output: str, sources: Sequence[str], jobs: int | None, profile: str | None) -> int:
-    from buildout.privateindex.build import build_index
+    from buildout.privateindex.engine.build import build_index
 
     start = time.perf_counter()
     if profile:

@@ -55,8 +55,8 @@ COUNTED = ("syncfs", "fsync", "fdatasync", "newfstatat", "statx", "link", "renam
 
 
 def child_main(mode: str, output: str, sources: list[str]) -> int:
-    from buildout.privateindex import cleanup, durable
-    from buildout.privateindex.build import build_index
+    from buildout.privateindex.engine import cleanup, durable
+    from buildout.privateindex.engine.build import build_index
 
     if mode in ("off", "check"):
         durable.SyncBatch.flush = lambda self: None  # type: ignore[method-assign]

@@ -33,7 +33,7 @@ print(json.dumps({"import": t1 - t0, "extension": t2 - t1}))
 
 
 def main() -> int:
-    from buildout.privateindex.build import build_index
+    from buildout.privateindex.engine.build import build_index
     from distfactory import make_wheel
 
     with tempfile.TemporaryDirectory() as tmp:

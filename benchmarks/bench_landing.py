@@ -33,7 +33,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from browser import chromium
-    from buildout.privateindex.build import build_index
+    from buildout.privateindex.engine.build import build_index
     from distfactory import make_wheel
 
     with tempfile.TemporaryDirectory() as tmp:

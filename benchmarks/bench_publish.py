@@ -26,8 +26,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests")]
 
-from buildout.privateindex.build import build_index  # noqa: E402
-from buildout.privateindex.publish import PublishReport, publish  # noqa: E402
+from buildout.privateindex.engine.build import build_index  # noqa: E402
+from buildout.privateindex.sharing.publish import PublishReport, publish  # noqa: E402
 from distfactory import make_wheel  # noqa: E402
 from s3server import S3Server, aws_environ  # noqa: E402
 

@@ -33,8 +33,8 @@ def cpython_tag(python: str, platform: str) -> str:
 
 
 def make_upstream(root: Path, projects: int) -> Path:
-    from buildout.privateindex.build import build_index
-    from buildout.privateindex.targets import host_target
+    from buildout.privateindex.closure.targets import host_target
+    from buildout.privateindex.engine.build import build_index
     from distfactory import make_wheel
 
     dists = root / "dists"
@@ -56,9 +56,10 @@ def make_upstream(root: Path, projects: int) -> Path:
 
 
 def one_fill(upstream_url: str, targets: list, work: Path) -> dict[str, float]:
-    from buildout.privateindex import closure, resolve
-    from buildout.privateindex.build import build_index
-    from buildout.privateindex.directoryindex import DirectoryIndex
+    from buildout.privateindex.closure import fill as closure
+    from buildout.privateindex.closure import resolve
+    from buildout.privateindex.closure.directoryindex import DirectoryIndex
+    from buildout.privateindex.engine.build import build_index
 
     calls = {"uv": 0}
     original = resolve.Resolver.compile
@@ -94,7 +95,7 @@ def main() -> int:
 
     import os
 
-    from buildout.privateindex.targets import make_targets
+    from buildout.privateindex.closure.targets import make_targets
     from servers import serve_directory
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -296,7 +296,7 @@ def make_bootstrap_standins(directory: str | os.PathLike[str]) -> list[Path]:
 
     from packaging.requirements import Requirement
 
-    from buildout.privateindex.complete import BOOTSTRAP_PROJECTS
+    from buildout.privateindex.closure.complete import BOOTSTRAP_PROJECTS
 
     versions: dict[str, str] = {}
     for project in BOOTSTRAP_PROJECTS:

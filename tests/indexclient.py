@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from webserver import WebServer
 

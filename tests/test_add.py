@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.add import StoreIndex, read_requirements
-from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.cli import main
-from buildout.privateindex.resolve import find_uv
+from buildout.privateindex.closure.add import StoreIndex, read_requirements
+from buildout.privateindex.closure.resolve import find_uv
+from buildout.privateindex.engine.build import build_index, load_index
 from buildoutenv import empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import make_sdist, make_tinybackend_wheel, make_truncated, make_wheel

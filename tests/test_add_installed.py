@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.cli import main
-from buildout.privateindex.installed import installed_projects
-from buildout.privateindex.resolve import find_uv
+from buildout.privateindex.closure.installed import installed_projects
+from buildout.privateindex.closure.resolve import find_uv
+from buildout.privateindex.engine.build import build_index, load_index
 from buildoutenv import empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import TINYBACKEND, core_metadata, make_wheel

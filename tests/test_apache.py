@@ -31,7 +31,7 @@ import pytest
 
 import apache
 from apache import ApacheError, render_snippet, run_apache
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 from buildoutenv import CONSUMER, SampleBuildout, can_cut_network, empty_caches, offline_command
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from indexclient import (

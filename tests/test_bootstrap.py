@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index, load_index
+from buildout.privateindex.engine.build import build_index, load_index
 from buildoutenv import CONSUMER, SampleBuildout, empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel

@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from browser import chromium
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 from distfactory import make_wheel
 
 PROJECTS = 5000

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex import metadata
-from buildout.privateindex.build import BuildReport, build_index, load_index
+from buildout.privateindex.dists import metadata
+from buildout.privateindex.dists.model import Kind, ReadResult
+from buildout.privateindex.engine.build import BuildReport, build_index, load_index
 from buildout.privateindex.errors import IndexStateError, SourceError, YankSpecError
-from buildout.privateindex.model import Kind, ReadResult
 from distfactory import (
     core_metadata,
     make_egg,

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex import fsutil, metadata
-from buildout.privateindex.build import build_index
+from buildout.privateindex.dists import metadata
+from buildout.privateindex.dists.model import ReadResult
+from buildout.privateindex.engine import fsutil
+from buildout.privateindex.engine.build import build_index
 from buildout.privateindex.errors import IndexStateError
-from buildout.privateindex.model import ReadResult
 from distfactory import make_sdist, make_wheel
 from indexcheck import check_index, page_bytes
 

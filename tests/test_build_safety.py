@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index, load_index
-from buildout.privateindex.fsutil import TEMP_PREFIX
-from buildout.privateindex.state import IndexState
+from buildout.privateindex.engine.build import build_index, load_index
+from buildout.privateindex.engine.fsutil import TEMP_PREFIX
+from buildout.privateindex.engine.state import IndexState
 from distfactory import make_sdist, make_wheel
 from indexcheck import check_index, temp_files
 
@@ -24,8 +24,8 @@ from indexcheck import check_index, temp_files
 # first, so the test can kill it at a chosen one.
 CHILD = """
 import json, sys
-from buildout.privateindex import fsutil
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine import fsutil
+from buildout.privateindex.engine.build import build_index
 
 def marked(function):
     def wrapper(*args, **kwargs):

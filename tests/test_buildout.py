@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index, load_index
+from buildout.privateindex.engine.build import build_index, load_index
 from buildoutenv import CONSUMER, SampleBuildout, can_cut_network
 from distfactory import make_bootstrap_standins, make_sdist, make_tinybackend_wheel, make_wheel
 from servers import StaticServer, serve_directory

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from buildout.privateindex.buildreqs import unbuildable_sdists
 from buildout.privateindex.cli import main
-from buildout.privateindex.model import DistFile, Kind
-from buildout.privateindex.verify import verify_index
+from buildout.privateindex.dists.model import DistFile, Kind
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.engine.buildreqs import unbuildable_sdists
+from buildout.privateindex.engine.verify import verify_index
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 
 

@@ -218,7 +218,7 @@ def test_verbosity_and_no_leaked_handlers(
     assert "debug: " not in err
     code, _, err = run(capsys, "build", "-vv", sources, "-o", tmp_path / "index2")
     # The engine logs its own summary at debug level (a library stays quiet).
-    summary = r"^debug: buildout\.privateindex\.build: .*2 file\(s\) in 2 project\(s\)"
+    summary = r"^debug: buildout\.privateindex\.engine\.build: .*2 file\(s\) in 2 project\(s\)"
     assert re.search(summary, err, re.M), err
     code, _, err = run(capsys, "build", sources, "-o", tmp_path / "index3")
     assert err == ""

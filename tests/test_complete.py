@@ -6,9 +6,10 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from buildout.privateindex import complete
-from buildout.privateindex.model import DistFile, Kind
-from buildout.privateindex.versionsfile import render_versions, write_versions_file
+from buildout.privateindex.closure import complete
+from buildout.privateindex.closure.versionsfile import render_versions, write_versions_file
+from buildout.privateindex.dists.model import DistFile, Kind
+from buildout.privateindex.engine.buildreqs import satisfied
 
 
 def dist(
@@ -28,9 +29,7 @@ def dist(
 
 
 def test_build_requirements_default_and_declared() -> None:
-    assert dist("legacy", "1", Kind.SDIST, None).effective_build_requires == (
-        "setuptools>=40.8.0",
-    )
+    assert dist("legacy", "1", Kind.SDIST, None).effective_build_requires == ("setuptools>=40.8.0",)
     modern = dist("modern", "1", Kind.SDIST, ("hatchling>=1.10", "setuptools>=40.8.0"))
     assert modern.effective_build_requires == ("hatchling>=1.10", "setuptools>=40.8.0")
     assert dist("wheel_only", "1").effective_build_requires == ()
@@ -38,13 +37,13 @@ def test_build_requirements_default_and_declared() -> None:
 
 def test_satisfied_compares_normalized_names_and_specifiers() -> None:
     dists = [dist("Zope.Interface", "6.0"), dist("setuptools", "69.0")]
-    assert complete.satisfied(Requirement("zope-interface>=5"), dists)
-    assert not complete.satisfied(Requirement("setuptools>=70"), dists)
-    assert not complete.satisfied(Requirement("hatchling"), dists)
+    assert satisfied(Requirement("zope-interface>=5"), dists)
+    assert not satisfied(Requirement("setuptools>=70"), dists)
+    assert not satisfied(Requirement("hatchling"), dists)
 
 
 def test_prereleases_count_when_they_are_all_there_is() -> None:
-    assert complete.satisfied(Requirement("x>=1"), [dist("x", "2.0b1")])
+    assert satisfied(Requirement("x>=1"), [dist("x", "2.0b1")])
 
 
 def test_bootstrap_requirements_prefer_what_the_run_used() -> None:

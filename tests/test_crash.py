@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from buildout.privateindex.state import IndexState
-from buildout.privateindex.verify import verify_index
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.engine.state import IndexState
+from buildout.privateindex.engine.verify import verify_index
 from distfactory import make_sdist, make_wheel
 from indexcheck import check_index, page_bytes, temp_files
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex import durable
-from buildout.privateindex.build import BuildReport, build_index, load_index
+from buildout.privateindex.engine import durable
+from buildout.privateindex.engine.build import BuildReport, build_index, load_index
+from buildout.privateindex.engine.state import state_path
+from buildout.privateindex.engine.verify import verify_index
 from buildout.privateindex.errors import IndexStateError
-from buildout.privateindex.state import state_path
-from buildout.privateindex.verify import verify_index
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from indexcheck import check_index, hrefs
 

@@ -12,7 +12,7 @@ import zc.buildout.buildout
 import zc.buildout.easy_install as easy_install
 
 from buildout.privateindex import extension
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 from buildout.privateindex.session import get_session
 from distfactory import make_wheel
 from servers import serve_directory

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from buildout.privateindex.serve import make_server, server_url
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.sharing.serve import make_server, server_url
 from distfactory import SDIST_FORMATS, make_sdist, make_tinybackend_wheel, make_wheel
 
 #: Project name of the sdist in each format.

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from buildout.privateindex.landing import BLOCK, landing_html, landing_row, project_page
-from buildout.privateindex.render import PageFile, humanize_size
-from buildout.privateindex.state import IndexState
-from buildout.privateindex.verify import verify_index
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.engine.landing import BLOCK, landing_html, landing_row, project_page
+from buildout.privateindex.engine.render import PageFile, humanize_size
+from buildout.privateindex.engine.state import IndexState
+from buildout.privateindex.engine.verify import verify_index
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 from indexcheck import check_index, hrefs, page_bytes
 from test_render import NASTY, make_dist, parse_html, sample_files

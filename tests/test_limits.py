@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex import archives
-from buildout.privateindex.build import build_index
+from buildout.privateindex.dists import archives
+from buildout.privateindex.engine.build import build_index
 from distfactory import core_metadata, make_sdist, make_wheel, sdist_members, write_sdist_archive
 
 #: What each bomb inflates to: far over every limit.
@@ -103,7 +103,7 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # what the forked test process held before the exec.
 _MEASURED_BUILD = """
 import json, sys
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 report = build_index([sys.argv[1]], sys.argv[2], jobs=1)
 with open("/proc/self/status") as status:
     peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.location import (
+from buildout.privateindex.sharing.location import (
     Credentials,
     IndexLocation,
     LocationError,

@@ -17,15 +17,15 @@ import pytest
 from packaging.metadata import parse_email
 from packaging.utils import canonicalize_version
 
-from buildout.privateindex import metadata
-from buildout.privateindex.coreheaders import USED_FIELDS, used_part
+from buildout.privateindex.dists import metadata
+from buildout.privateindex.dists.coreheaders import USED_FIELDS, used_part
+from buildout.privateindex.dists.metadata import classify, parse_yank, read_distribution
+from buildout.privateindex.dists.model import Kind, ReadResult
 from buildout.privateindex.errors import (
     DistributionError,
     NotADistributionError,
     YankSpecError,
 )
-from buildout.privateindex.metadata import classify, parse_yank, read_distribution
-from buildout.privateindex.model import Kind, ReadResult
 from distfactory import (
     SDIST_FORMATS,
     core_metadata,

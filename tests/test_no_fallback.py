@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 from buildoutenv import CONSUMER as BASE_CONSUMER
 from buildoutenv import SampleBuildout
 from distfactory import make_wheel

@@ -78,7 +78,7 @@ def test_an_existing_state_becomes_private(shared: Path) -> None:
     src.mkdir()
     make_wheel(src, "x", "1.0")
     out = shared / "index"
-    from buildout.privateindex.build import build_index
+    from buildout.privateindex.engine.build import build_index
 
     build_index([src], out)
     (out / ".privateindex" / "state.sqlite").chmod(0o644)  # as 0.1.0's first builds left it

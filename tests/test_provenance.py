@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex import closure
-from buildout.privateindex.build import build_index
-from buildout.privateindex.directoryindex import DirectoryIndex
-from buildout.privateindex.provenance import lookup
-from buildout.privateindex.resolve import Resolver, find_uv
-from buildout.privateindex.serve import make_server, server_url
-from buildout.privateindex.targets import make_targets
+from buildout.privateindex.closure import fill as closure
+from buildout.privateindex.closure.directoryindex import DirectoryIndex
+from buildout.privateindex.closure.provenance import lookup
+from buildout.privateindex.closure.resolve import Resolver, find_uv
+from buildout.privateindex.closure.targets import make_targets
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.sharing.serve import make_server, server_url
 from buildoutenv import SampleBuildout, empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import make_bootstrap_standins, make_wheel
@@ -115,7 +115,7 @@ def test_the_index_keeps_the_upstreams_upload_time_and_yanks(
 #: namespace: JSON pages, which carry upload-time, come from a server only).
 _SERVED_UV = """
 import subprocess, sys, threading
-from buildout.privateindex.serve import make_server, server_url
+from buildout.privateindex.sharing.serve import make_server, server_url
 server = make_server(sys.argv[1], "127.0.0.1", 0)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 sys.exit(subprocess.call([a.replace("{url}", server_url(server)) for a in sys.argv[2:]]))

@@ -19,11 +19,11 @@ import filelock
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from buildout.privateindex import publish as publish_module
-from buildout.privateindex import s3client
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 from buildout.privateindex.errors import IndexStateError, PrivateIndexError
-from buildout.privateindex.publish import (
+from buildout.privateindex.sharing import publish as publish_module
+from buildout.privateindex.sharing import s3client
+from buildout.privateindex.sharing.publish import (
     MANIFEST_NAME,
     PublishError,
     parse_s3_url,
@@ -286,9 +286,7 @@ def test_upload_order_files_then_pages_then_root(
             assert head["ContentType"].startswith("text/html")
 
 
-def test_delete_only_when_asked(
-    server: S3Server, bucket: str, index: Path, sources: Path
-) -> None:
+def test_delete_only_when_asked(server: S3Server, bucket: str, index: Path, sources: Path) -> None:
     client = server.client()
     publish(index, target(bucket), client=client)
     foreign = [f"{PREFIX}/simple/old/old-0.1.tar.gz", f"{PREFIX}/junk", "elsewhere/keep.txt"]
@@ -391,7 +389,9 @@ def test_pip_installs_from_the_bucket(
 
 def test_errors_from_s3_are_publish_errors(server: S3Server, index: Path) -> None:
     with pytest.raises(PublishError) as info:
-        publish(index, "s3://no-such-bucket/x", endpoint_url=server.endpoint_url, directory_keys=True)
+        publish(
+            index, "s3://no-such-bucket/x", endpoint_url=server.endpoint_url, directory_keys=True
+        )
     assert info.value.target == "s3://no-such-bucket/x"
     assert "NoSuchBucket" in info.value.reason
 
@@ -439,4 +439,6 @@ def test_waits_for_a_running_build(
     with lock, pytest.raises(IndexStateError, match="a build held the lock"):
         publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     assert remote_objects(server, bucket) == {}
-    assert publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True).uploaded
+    assert publish(
+        index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True
+    ).uploaded

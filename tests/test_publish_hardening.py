@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from buildout.privateindex.publish import MANIFEST_NAME, publish
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.sharing.publish import MANIFEST_NAME, publish
 from s3server import S3Server
 from test_publish import PREFIX, bucket, index, remote_objects, server, sources
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from buildout.privateindex.publish import MANIFEST_NAME, publish
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.sharing.publish import MANIFEST_NAME, publish
 from buildoutenv import empty_caches, offline_command
 from conftest import isolated_pip_environ
 from distfactory import make_sdist, make_wheel

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from buildout.privateindex.location import parse_location
-from buildout.privateindex.reach import IndexUnavailableError, check_index
+from buildout.privateindex.sharing.location import parse_location
+from buildout.privateindex.sharing.reach import IndexUnavailableError, check_index
 
 SECRET = "hunter2-probe"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from buildout.privateindex.model import DistFile, Kind
-from buildout.privateindex.render import (
+from buildout.privateindex.dists.model import DistFile, Kind
+from buildout.privateindex.engine.render import (
     HTML_TYPE,
     HTML_V1_TYPE,
     JSON_TYPE,

@@ -20,9 +20,8 @@ from urllib.parse import quote
 
 import pytest
 
-from buildout.privateindex.errors import IndexStateError
-from buildout.privateindex.model import DistFile, Kind
-from buildout.privateindex.render import (
+from buildout.privateindex.dists.model import DistFile, Kind
+from buildout.privateindex.engine.render import (
     HTML_TYPE,
     HTML_V1_TYPE,
     JSON_TYPE,
@@ -32,7 +31,8 @@ from buildout.privateindex.render import (
     root_html,
     root_json,
 )
-from buildout.privateindex.serve import make_server, negotiate
+from buildout.privateindex.errors import IndexStateError
+from buildout.privateindex.sharing.serve import make_server, negotiate
 from distfactory import make_wheel
 
 PIP_ACCEPT = (
@@ -249,7 +249,7 @@ def test_hidden_and_missing(port: int, path: str) -> None:
 
 def test_a_silent_client_is_disconnected(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A connection that sends nothing does not hold a thread for ever."""
-    from buildout.privateindex.serve import IndexRequestHandler
+    from buildout.privateindex.sharing.serve import IndexRequestHandler
 
     assert IndexRequestHandler.timeout == 30
     monkeypatch.setattr(IndexRequestHandler, "timeout", 1)  # read per connection
@@ -262,7 +262,7 @@ def test_a_silent_client_is_disconnected(port: int, monkeypatch: pytest.MonkeyPa
 def test_requests_are_logged_not_printed(
     port: int, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="buildout.privateindex.serve"):
+    with caplog.at_level(logging.INFO, logger="buildout.privateindex.sharing.serve"):
         request(port, "/simple/")
     assert any("GET /simple/" in r.getMessage() for r in caplog.records)
     assert capfd.readouterr().err == ""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 from buildoutenv import CONSUMER, SampleBuildout, can_cut_network, empty_caches
 from distfactory import make_sdist, make_tinybackend_wheel, make_wheel
 
@@ -65,7 +65,9 @@ def run_consumer(
     # test's ~/.netrc or ~/.pypirc, and no ~/.buildout/default.cfg).
     caches = empty_caches(tmp)
     env.update(PIP_CACHE_DIR=caches["PIP_CACHE_DIR"], UV_CACHE_DIR=caches["UV_CACHE_DIR"])
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     result: dict[str, object] = json.loads(proc.stdout)
     return result

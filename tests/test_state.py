@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex import fsutil
-from buildout.privateindex.errors import IndexStateError, SourceError
-from buildout.privateindex.model import DistFile, Kind, Problem
-from buildout.privateindex.reading import read_files
-from buildout.privateindex.scan import check_sources, iter_candidates
-from buildout.privateindex.state import (
+from buildout.privateindex.dists.model import DistFile, Kind, Problem
+from buildout.privateindex.engine import fsutil
+from buildout.privateindex.engine.reading import read_files
+from buildout.privateindex.engine.scan import check_sources, iter_candidates
+from buildout.privateindex.engine.state import (
     IndexState,
     ScanEntry,
     dist_to_row,
     row_to_dist,
     state_path,
 )
+from buildout.privateindex.errors import IndexStateError, SourceError
 from distfactory import make_plain_tarball, make_sdist, make_wheel
 
 SDIST = DistFile(

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index, load_index
-from buildout.privateindex.resolve import find_uv
-from buildout.privateindex.targets import (
+from buildout.privateindex.closure.resolve import find_uv
+from buildout.privateindex.closure.targets import (
     TargetError,
     host_target,
     make_targets,
     parse_platform,
     parse_python_version,
 )
+from buildout.privateindex.engine.build import build_index, load_index
 from buildoutenv import SampleBuildout, empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import (

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.build import build_index
-from buildout.privateindex.render import root_html
-from buildout.privateindex.verify import verify_index
+from buildout.privateindex.engine.build import build_index
+from buildout.privateindex.engine.render import root_html
+from buildout.privateindex.engine.verify import verify_index
 from distfactory import make_egg, make_sdist, make_tinybackend_wheel, make_wheel
 
 
@@ -179,7 +179,7 @@ def test_malformed_pages_are_problems_not_tracebacks(index: Path) -> None:
 
 _BUILDER = """
 import sys
-from buildout.privateindex.build import build_index
+from buildout.privateindex.engine.build import build_index
 out, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 for i in range(rounds):
     build_index([a, b] if i % 2 else [a], out, prune=True, jobs=1)

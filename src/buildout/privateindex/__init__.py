@@ -1,8 +1,9 @@
 """A pinned, private, static Python package index for zc.buildout.
 
-The core (scanning, metadata reading, rendering, writing) lives in modules that
-never import zc.buildout; ``recipe``, ``extension`` and ``cli`` are thin
-adapters over it.
+The core lives in four layers that never import zc.buildout (``dists``,
+``engine``, ``sharing``, ``closure``, each importing only those before it);
+``recipe``, ``extension`` and ``cli`` (with their helpers) are thin adapters
+over it.
 """
 
 __all__ = ["__version__"]

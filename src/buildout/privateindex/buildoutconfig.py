@@ -22,7 +22,7 @@ import types
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from buildout.privateindex.targets import Target
+from buildout.privateindex.closure.targets import Target
 
 #: Flags of ``bin/buildout`` that take no value (zc.buildout.buildout.main).
 _FLAGS = "vqhWUoOnNDA"

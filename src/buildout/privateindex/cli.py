@@ -13,10 +13,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__
-from .cli_add import add_parser, run_add
-from .cli_output import PROG, Progress, configure_logging, error
-from .errors import PrivateIndexError
+from buildout.privateindex import __version__
+from buildout.privateindex.cli_add import add_parser, run_add
+from buildout.privateindex.cli_output import PROG, Progress, configure_logging, error
+from buildout.privateindex.errors import PrivateIndexError
 
 __all__ = ["main"]
 
@@ -151,7 +151,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import build_index
+    from buildout.privateindex.engine.build import build_index
 
     progress = Progress(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
     try:
@@ -184,7 +184,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import verify_index
+    from buildout.privateindex.engine.verify import verify_index
 
     if not os.path.isdir(args.directory):
         error(f"no such directory: {args.directory!r}")
@@ -205,7 +205,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .serve import make_server, server_url
+    from buildout.privateindex.sharing.serve import make_server, server_url
 
     try:
         server = make_server(args.directory, args.bind, args.port)
@@ -222,7 +222,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from .publish import publish
+    from buildout.privateindex.sharing.publish import publish
 
     report = publish(
         args.directory,

@@ -1,6 +1,6 @@
 """The ``privateindex add`` subcommand: its options, and what it prints.
 
-The work is done by :func:`buildout.privateindex.add.add_requirements`; a
+The work is done by :func:`buildout.privateindex.closure.add.add_requirements`; a
 failure is raised as a PrivateIndexError, which the command line turns into
 one error line and exit status 1.
 """
@@ -24,7 +24,7 @@ def add_parser(
     parents: list[argparse.ArgumentParser],
 ) -> None:
     """Declare the ``add`` subcommand on ``commands``."""
-    from .add import DEFAULT_INDEX_URL
+    from buildout.privateindex.closure.add import DEFAULT_INDEX_URL
 
     add = commands.add_parser(
         "add",
@@ -98,7 +98,12 @@ def add_parser(
 
 def run_add(args: argparse.Namespace) -> int:
     """Run ``privateindex add``; the exit status."""
-    from .add import AddError, add_requirements, parse_targets, read_requirements
+    from buildout.privateindex.closure.add import (
+        AddError,
+        add_requirements,
+        parse_targets,
+        read_requirements,
+    )
 
     if args.python is not None and not args.from_installed:
         raise AddError("--python", "only with --from-installed", args.python)
@@ -152,8 +157,12 @@ def _installed(
     """The pins of what ``python`` has installed from an index, the pins of the
     local projects it has installed (built into ``tmp`` unless the index has a
     wheel of that version already), its Python version."""
-    from .add import upstream_location
-    from .installed import build_wheel, indexed_wheels, installed_projects
+    from buildout.privateindex.closure.add import upstream_location
+    from buildout.privateindex.closure.installed import (
+        build_wheel,
+        indexed_wheels,
+        installed_projects,
+    )
 
     env = installed_projects(python)
     url = upstream_location(index_url).url_with_credentials()

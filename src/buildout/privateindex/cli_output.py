@@ -58,13 +58,13 @@ class Progress:
 
 
 def error(message: str) -> None:
-    from .redact import redact
+    from buildout.privateindex.sharing.redact import redact
 
     print(f"{PROG}: error: {redact(message)}", file=sys.stderr)
 
 
 def configure_logging(verbose: int) -> logging.Handler:
-    from .redact import RedactingFilter
+    from buildout.privateindex.sharing.redact import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(debug=verbose >= 2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .safetext import printable
+from buildout.privateindex.dists.safetext import printable
 
 
 class PrivateIndexError(Exception):

@@ -18,15 +18,15 @@ import zc.buildout
 import zc.buildout.easy_install as easy_install
 
 from buildout.privateindex.finder import route_finder
-from buildout.privateindex.location import (
+from buildout.privateindex.session import MODES, Session, attach_session, get_session
+from buildout.privateindex.sharing.location import (
     IndexLocation,
     LocationError,
     find_credentials,
     parse_location,
     redact,
 )
-from buildout.privateindex.reach import IndexUnavailableError, check_index
-from buildout.privateindex.session import MODES, Session, attach_session, get_session
+from buildout.privateindex.sharing.reach import IndexUnavailableError, check_index
 
 logger = logging.getLogger("buildout.privateindex")
 

@@ -18,7 +18,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from zc.buildout import easy_install
 
-from .session import Session
+from buildout.privateindex.session import Session
 
 __all__ = ["route_finder"]
 

@@ -1,7 +1,7 @@
 """The ``buildout.privateindex`` recipe: build the private index from the download cache.
 
 A thin adapter over the core: it validates its options, gathers sources and
-requirements, and calls :func:`buildout.privateindex.build.build_index`.
+requirements, and calls :func:`buildout.privateindex.engine.build.build_index`.
 ``install()`` returns nothing, so buildout never deletes the index.
 """
 
@@ -15,21 +15,21 @@ import zc.buildout
 import zc.buildout.easy_install
 from packaging.utils import canonicalize_name
 
-from buildout.privateindex import complete
-from buildout.privateindex.build import build_index, load_index
 from buildout.privateindex.buildoutconfig import target_versions
-from buildout.privateindex.completion import build_local_checkouts, complete_index, roots_of
-from buildout.privateindex.directoryindex import DirectoryIndex
-from buildout.privateindex.errors import PrivateIndexError
-from buildout.privateindex.location import (
-    redact,
-)
-from buildout.privateindex.recipeoptions import read_options
-from buildout.privateindex.session import get_session
-from buildout.privateindex.targets import (
+from buildout.privateindex.closure import complete
+from buildout.privateindex.closure.completion import build_local_checkouts, complete_index, roots_of
+from buildout.privateindex.closure.directoryindex import DirectoryIndex
+from buildout.privateindex.closure.targets import (
     Target,
 )
-from buildout.privateindex.versionsfile import write_versions_file
+from buildout.privateindex.closure.versionsfile import write_versions_file
+from buildout.privateindex.engine.build import build_index, load_index
+from buildout.privateindex.errors import PrivateIndexError
+from buildout.privateindex.recipeoptions import read_options
+from buildout.privateindex.session import get_session
+from buildout.privateindex.sharing.location import (
+    redact,
+)
 
 logger = logging.getLogger("buildout.privateindex")
 
@@ -214,7 +214,7 @@ class Recipe:
         return index or str(zc.buildout.easy_install.default_index_url)
 
     def _publish(self) -> None:
-        from buildout.privateindex.publish import PublishError, publish
+        from buildout.privateindex.sharing.publish import PublishError, publish
 
         try:
             report = publish(

@@ -15,16 +15,16 @@ from typing import Any
 import zc.buildout
 from packaging.requirements import InvalidRequirement, Requirement
 
-from buildout.privateindex.errors import PrivateIndexError
-from buildout.privateindex.filenames import parse_yank
-from buildout.privateindex.fsutil import is_within
-from buildout.privateindex.targets import (
+from buildout.privateindex.closure.targets import (
     Target,
     TargetError,
     make_targets,
     parse_platform,
     parse_python_version,
 )
+from buildout.privateindex.dists.filenames import parse_yank
+from buildout.privateindex.engine.fsutil import is_within
+from buildout.privateindex.errors import PrivateIndexError
 
 __all__ = ["PartOptions", "read_options"]
 
@@ -152,7 +152,7 @@ def _publishing(r: _Reader) -> dict[str, Any]:
     if keys not in ("auto", "true", "false"):
         raise r.error("publish-directory-keys", "not auto, true or false", keys)
     if publish_to:
-        from buildout.privateindex.publish import parse_s3_url
+        from buildout.privateindex.sharing.publish import parse_s3_url
 
         try:
             parse_s3_url(publish_to)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from buildout.privateindex.location import IndexLocation
+from buildout.privateindex.sharing.location import IndexLocation
 
 ATTRIBUTE = "_buildout_privateindex_session"
 MODES = ("auto", "pin", "off")

@@ -1,0 +1,1 @@
+"""What an offline run needs: targets, resolution with uv, completion (pure)."""

@@ -1,0 +1,1 @@
+"""Distribution files: their names, archives and core metadata (pure)."""

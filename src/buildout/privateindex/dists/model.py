@@ -1,0 +1,99 @@
+"""The data model shared by every core module: plain, immutable records."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from buildout.privateindex.dists.safetext import printable
+
+
+class Kind(str, enum.Enum):
+    """The kind of a distribution file."""
+
+    WHEEL = "wheel"
+    SDIST = "sdist"
+    EGG = "egg"
+
+
+#: File name endings of every distribution kind, longest first.
+SDIST_SUFFIXES: tuple[str, ...] = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip")
+WHEEL_SUFFIX = ".whl"
+EGG_SUFFIX = ".egg"
+
+#: PEP 517's default build requirements for an sdist without ``[build-system]``.
+DEFAULT_BUILD_REQUIRES: tuple[str, ...] = ("setuptools>=40.8.0",)
+
+
+@dataclass(frozen=True, slots=True)
+class DistFile:
+    """One distribution file as the index knows it.
+
+    ``project`` is the PEP 503 normalized name, ``name`` and ``version`` are
+    what the file's own metadata says (``version`` as written there).
+    """
+
+    filename: str
+    project: str
+    name: str
+    version: str
+    kind: Kind
+    size: int
+    sha256: str
+    #: Modification time in nanoseconds since the epoch (PEP 700 upload-time).
+    mtime_ns: int
+    requires_python: str | None = None
+    summary: str = ""
+    #: sha256 of the core metadata file (PEP 658); wheels only, else None.
+    metadata_sha256: str | None = None
+    #: ``[build-system] requires`` of an sdist's pyproject.toml.  ``None``
+    #: means the sdist declares none (PEP 517's default applies);
+    #: always ``None`` for wheels and eggs.
+    build_requires: tuple[str, ...] | None = None
+
+    @property
+    def effective_build_requires(self) -> tuple[str, ...]:
+        """What a PEP 517 frontend installs before building this file."""
+        if self.kind is not Kind.SDIST:
+            return ()
+        if self.build_requires is None:
+            return DEFAULT_BUILD_REQUIRES
+        return self.build_requires
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What reading a distribution file yields.
+
+    ``core_metadata`` is the raw core metadata file of a wheel (written next
+    to it as ``<file>.metadata``), else None.
+    """
+
+    dist: DistFile
+    core_metadata: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A file that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        """``path: reason``, with control characters escaped (safe to print)."""
+        return printable(f"{self.path}: {self.reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamFile:
+    """One file of an upstream project page.
+
+    ``yanked`` is None when the file is not yanked, else the reason (``""``
+    for none); ``upload_time_ns`` is None when the page gives none.
+    """
+
+    filename: str
+    sha256: str
+    upload_time_ns: int | None = None
+    yanked: str | None = None

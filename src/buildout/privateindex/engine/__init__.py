@@ -1,0 +1,1 @@
+"""Building and checking an index directory: scan, plan, read, write pages, commit (pure)."""

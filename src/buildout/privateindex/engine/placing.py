@@ -1,0 +1,105 @@
+"""Placing new files into the index as they are read, and their projects' pages early.
+
+A file is in place (hard link or copy, and its ``.metadata``) before any page
+links it; a project's pages are written as soon as all its new files are in
+place, while the others are still read.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import time
+
+from packaging.utils import canonicalize_name
+
+from buildout.privateindex.dists.filenames import sdist_suffix
+from buildout.privateindex.dists.model import Problem, ReadResult
+from buildout.privateindex.engine import durable, fsutil
+from buildout.privateindex.engine.pages import PageWriter
+from buildout.privateindex.engine.planning import Plan
+from buildout.privateindex.engine.scan import Candidate
+from buildout.privateindex.engine.state import IndexState
+from buildout.privateindex.errors import IndexStateError
+
+__all__ = ["EarlyPages", "Placer", "cannot_write"]
+
+logger = logging.getLogger(__name__)
+
+
+class Placer:
+    """Puts new files into the index as they are read, before any page links them."""
+
+    def __init__(self, simple: str, state: IndexState, plan: Plan, batch: durable.SyncBatch):
+        self.simple = simple
+        self.state = state
+        self.plan = plan
+        self.batch = batch
+        self.made: set[str] = set()
+
+    def place(self, candidate: Candidate, result: ReadResult) -> None:
+        self.state.set_dirty(True)  # before the first change to the index
+        dist = result.dist
+        directory = os.path.join(self.simple, dist.project)
+        target = os.path.join(directory, dist.filename)
+        try:
+            if directory not in self.made:
+                fsutil.make_public_dirs(directory)
+                self.made.add(directory)
+                self.batch.note(directory)
+            fsutil.place_file(candidate.path, target)
+            self.batch.note(target)
+            if result.core_metadata is not None:
+                fsutil.write_atomic(target + ".metadata", result.core_metadata)
+                self.batch.note(target + ".metadata")
+        except OSError as exc:
+            reason = f"cannot copy into the index: {exc.strerror or exc}"
+            self.plan.problems.append(Problem(candidate.path, reason))
+            return
+        self.plan.added(candidate, dist)
+        self.state.note_first_seen(dist.filename, time.time_ns())
+        logger.debug("added %s", dist.filename)
+
+
+def cannot_write(exc: OSError, out: str) -> IndexStateError:
+    return IndexStateError(exc.filename or out, f"cannot write the index: {exc.strerror or exc}")
+
+
+def _project_guess(filename: str) -> str:
+    """The project a distribution's file name names: a guess, its metadata decides."""
+    suffix = sdist_suffix(filename)
+    if suffix is None:  # a wheel or an egg: name-version-...
+        return canonicalize_name(filename.split("-", 1)[0])
+    return canonicalize_name(filename[: -len(suffix)].rsplit("-", 1)[0])
+
+
+class EarlyPages:
+    """Writes a project's pages as soon as all its files are read and placed.
+
+    So that page writing overlaps the reading of other files, instead of
+    following it.  Which files belong to a project is guessed from their
+    names (a file is only indexed if its name agrees with its metadata); a
+    file the guess misses makes its project's pages be written again at the
+    end, so a wrong guess costs time, never correctness.
+    """
+
+    def __init__(self, writer: PageWriter, plan: Plan) -> None:
+        self.writer = writer
+        self.plan = plan
+        self.pending = collections.Counter(_project_guess(c.filename) for c in plan.to_read)
+        #: Projects whose pages are written and still up to date.
+        self.written: set[str] = set()
+
+    def settled(self, filename: str, result: ReadResult | None) -> None:
+        """Note that a file is read (and ``result``, if any, placed)."""
+        if result is not None:
+            self.written.discard(result.dist.project)  # the guess missed it
+        guess = _project_guess(filename)
+        self.pending[guess] -= 1
+        if self.pending[guess] == 0 and guess in self.plan.changed_projects:
+            try:
+                self.writer.write_project(guess)
+            except OSError as exc:
+                raise cannot_write(exc, self.writer.out) from exc
+            self.written.add(guess)

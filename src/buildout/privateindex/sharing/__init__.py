@@ -1,0 +1,1 @@
+"""Where an index lives and how it travels: locations, probes, serving, publishing (pure)."""
