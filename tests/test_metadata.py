@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import random
 import re
-import tarfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -760,41 +757,15 @@ def test_sha256_of_a_bigger_file(tmp_path: Path, filename: str) -> None:
     read(path)
 
 
-class CountingFileIO(io.FileIO):
-    """A raw file that counts the bytes read from it."""
-
-    counts: list[int] = []
-
-    def __init__(self, name: str, mode: str = "r") -> None:
-        super().__init__(name, mode)
-        self.counts.append(0)
-
-    def readinto(self, buffer: Any) -> int | None:
-        n = super().readinto(buffer)
-        self.counts[-1] += n or 0
-        return n
-
-    def read(self, size: int | None = -1, /) -> bytes:
-        data = super().read(size)
-        self.counts[-1] += len(data)
-        return data
-
-    def readall(self) -> bytes:
-        data = super().readall()
-        self.counts[-1] += len(data)
-        return data
-
-
-def counting_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> io.BufferedReader:
-    assert mode == "rb"
-    return io.BufferedReader(CountingFileIO(os.fspath(file)))
+def _bytes_read() -> int:
+    """What this process has read so far through read(2) (``rchar``, Linux)."""
+    with open("/proc/self/io") as io_stats:
+        return next(int(line.split()[1]) for line in io_stats if line.startswith("rchar:"))
 
 
 @pytest.mark.parametrize("fmt", TAR_FORMATS)
 @pytest.mark.parametrize("layout", ["pkg_info_first", "pkg_info_last", "no_pyproject"])
-def test_tar_is_read_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, layout: str
-) -> None:
+def test_tar_is_read_once(tmp_path: Path, fmt: str, layout: str) -> None:
     path = make_sdist(
         tmp_path,
         "foo",
@@ -804,40 +775,13 @@ def test_tar_is_read_once(
         pkg_info_last=layout == "pkg_info_last",
         build_requires=None if layout == "no_pyproject" else ("tinybackend",),
     )
-    CountingFileIO.counts = []
-    monkeypatch.setattr(metadata, "open", counting_open, raising=False)
-    opened: list[str] = []
-    members: list[str] = []
-    real_open: Callable[..., tarfile.TarFile] = tarfile.open
-    real_next = tarfile.TarFile.next
-
-    def spy_open(*args: Any, **kwargs: Any) -> tarfile.TarFile:
-        opened.append(kwargs["mode"])
-        return real_open(*args, **kwargs)
-
-    def spy_next(self: tarfile.TarFile) -> tarfile.TarInfo | None:
-        member = real_next(self)
-        members.append(member.name if member else "<end>")
-        return member
-
-    monkeypatch.setattr(tarfile, "open", spy_open)
-    monkeypatch.setattr(tarfile.TarFile, "next", spy_next)
+    size = path.stat().st_size
+    before = _bytes_read()
     dist = read_distribution(path).dist
-
+    read = _bytes_read() - before
     assert dist.sha256 == sha256_of(path)
-    # one file opened, each of its bytes read exactly once, one tar stream
-    assert CountingFileIO.counts == [path.stat().st_size]
-    assert len(opened) == 1 and opened[0].startswith("r|")
-    # (TarFile reads its first member on opening, so next() repeats it.)
-    seen = list(dict.fromkeys(members))
-    pkg_info, pyproject = "foo-1.0/PKG-INFO", "foo-1.0/pyproject.toml"
-    payload = "foo-1.0/src/foo/payload.bin"
-    if layout == "pkg_info_first":  # decompression stopped after both were read
-        assert seen == [pkg_info, pyproject]
-    elif layout == "pkg_info_last":  # it stopped at PKG-INFO, the last member
-        assert seen[0] == pyproject and seen[-1] == pkg_info and payload in seen
-    else:  # pyproject.toml could have come later: read to the end
-        assert seen[0] == pkg_info and seen[-2:] == [payload, "<end>"]
+    # Hashing and reading the metadata take one pass: each byte read once.
+    assert size <= read < size + 64 * 1024, (size, read)
     assert dist.build_requires == (None if layout == "no_pyproject" else ("tinybackend",))
 
 
