@@ -185,13 +185,15 @@ def _build(
         fsutil.remove_temp_files(out)
     simple = os.path.join(out, "simple")
     batch = durable.SyncBatch(out)
-    writer = PageWriter(out, settings, state, batch)  # before anything changes
+    before = state.projects()  # what the root pages list now
     lost = cleanup.forget_lost(state, simple)
     scan_problems: list[Problem] = []
     plan = make_plan(state, iter_candidates(sources, out, scan_problems), prune, simple)
     plan.problems.extend(scan_problems)
     plan.lose(lost)
+    writer = PageWriter(out, settings, state, batch, old_projects=before)
     early: EarlyPages | None = None
+    placer: Placer | None = None
     if plan.to_read:
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
         placer = Placer(simple, state, plan, batch)
@@ -205,6 +207,10 @@ def _build(
                 early.settled(outcome.candidate.filename, result)
     plan.to_read = []  # let the candidates go
     plan.finish()
+    if placer is not None:
+        plan.problems += placer.problems
+    state.record_scans(plan.scans)
+    plan.scans = []
     report = BuildReport()
     refreshed = state.record_upstream(provenance) if provenance else set()
     if plan.additions or plan.pruned or lost or refreshed or writer.needs_work(recovering):

@@ -97,7 +97,12 @@ class PageWriter:
     """Writes the pages of the index in ``out`` from its state."""
 
     def __init__(
-        self, out: str, settings: RenderSettings, state: IndexState, batch: SyncBatch | None = None
+        self,
+        out: str,
+        settings: RenderSettings,
+        state: IndexState,
+        batch: SyncBatch | None = None,
+        old_projects: set[str] | None = None,
     ) -> None:
         self.out = out
         #: Notes every page written, to be synced before the state commits.
@@ -107,8 +112,8 @@ class PageWriter:
         self.settings = settings
         self.settings_changed = state.settings != settings.fingerprint
         self._state = state
-        #: The projects the index holds before the build (read before any change).
-        self.old_projects = state.projects()
+        #: The projects the index held before the build changed anything.
+        self.old_projects = state.projects() if old_projects is None else old_projects
         self._missing: set[str] | None = None
         self._final: list[str] | None = None
         #: Projects the build left without files (after :meth:`write`).

@@ -37,6 +37,8 @@ class Placer:
         self.plan = plan
         self.batch = batch
         self.made: set[str] = set()
+        #: Files that could not be put in place.
+        self.problems: list[Problem] = []
 
     def place(self, candidate: Candidate, result: ReadResult) -> None:
         self.state.set_dirty(True)  # before the first change to the index
@@ -55,9 +57,9 @@ class Placer:
                 self.batch.note(target + ".metadata")
         except OSError as exc:
             reason = f"cannot copy into the index: {exc.strerror or exc}"
-            self.plan.problems.append(Problem(candidate.path, reason))
+            self.problems.append(Problem(candidate.path, reason))
             return
-        self.plan.added(candidate, dist)
+        self.state.add_file(self.plan.added(candidate, dist))
         self.state.note_first_seen(dist.filename, time.time_ns())
         logger.debug("added %s", dist.filename)
 

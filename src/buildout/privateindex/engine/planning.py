@@ -3,10 +3,11 @@
 The plan compares the scanned candidates with the scan cache: an unchanged
 source file (same size and mtime as cached) is settled without reading it;
 every other candidate is read, then :meth:`Plan.resolve` sorts the outcomes
-into additions, duplicates, conflicts and problems, and records them in the
-state.  A file name's content never changes in an index: the first file
-(already indexed, else first in source order) wins, and any other content
-under that name is a conflict.
+into additions, duplicates, conflicts and problems.  The plan only reads the
+state: what the build must record (scan cache entries, the rows of the files
+it adds) it collects, and the build applies it.  A file name's content never
+changes in an index: the first file (already indexed, else first in source
+order) wins, and any other content under that name is a conflict.
 
 Memory: the plan keeps the candidates to read and the names of the files it
 adds, never a record per source file, so that a rebuild of a large, mostly
@@ -57,6 +58,10 @@ class Plan:
         #: and those of them no source holds any more (:meth:`finish`).
         self.lost: dict[str, str] = {}
         self.dropped: list[str] = []
+        #: Scan cache entries for the build to record, by source path.
+        self.scans: list[tuple[str, ScanEntry]] = []
+        #: The rows of the files added so far, by file name.
+        self.rows: dict[str, FileRow] = {}
 
     def _conflict(self, candidate: Candidate, other: str, kept: str) -> None:
         error = ConflictError(
@@ -96,7 +101,7 @@ class Plan:
             self._index_conflict(candidate, row)
 
     def _record(self, candidate: Candidate, entry: ScanEntry) -> None:
-        self.state.record_scan(candidate.path, entry)
+        self.scans.append((candidate.path, entry))
 
     def resolve(self, outcome: ReadOutcome) -> ReadResult | None:
         """Sort the outcome of reading a file into the plan.
@@ -119,7 +124,7 @@ class Plan:
             reason = f"unusable file name or project name {dist.project!r}"
             self.problems.append(Problem(candidate.path, reason))
             return None
-        row = self.state.file_row(dist.filename)
+        row = self.rows.get(dist.filename) or self.state.file_row(dist.filename)
         if row is None:
             return outcome.result
         indexed = row.sha256 == dist.sha256
@@ -132,13 +137,14 @@ class Plan:
         )
         return None
 
-    def added(self, candidate: Candidate, dist: DistFile) -> None:
-        """Record a file that is now in place in the index."""
+    def added(self, candidate: Candidate, dist: DistFile) -> FileRow:
+        """Note a file that is now in place in the index; its row, for the state."""
         self.additions.add(dist.filename)
         self.changed_projects.add(dist.project)
-        self.state.add_file(dist_to_row(dist, candidate.path))
+        row = self.rows[dist.filename] = dist_to_row(dist, candidate.path)
         size, mtime_ns = candidate.signature
         self._record(candidate, ScanEntry(size, mtime_ns, dist.filename, dist.sha256, None, 0, 1))
+        return row
 
     def lose(self, lost: dict[str, str]) -> None:
         """Note the files the index lost: their projects' pages change."""

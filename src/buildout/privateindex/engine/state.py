@@ -233,7 +233,13 @@ class IndexState(ProvenanceRecords):
 
     def record_scan(self, source: str, entry: ScanEntry) -> None:
         """Remember what reading ``source`` gave."""
-        self._write(schema.ADD_SCAN, [(source, *entry)])
+        self.record_scans([(source, entry)])
+
+    def record_scans(self, entries: Iterable[tuple[str, ScanEntry]]) -> None:
+        """Remember what reading each source gave (one statement for all)."""
+        rows = [(source, *entry) for source, entry in entries]
+        if rows:
+            self._write(schema.ADD_SCAN, rows)
 
     def forget_scans(self, sources: Iterable[str]) -> None:
         """Drop source paths from the scan cache."""
