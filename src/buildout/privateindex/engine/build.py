@@ -91,8 +91,11 @@ def _prepare_output(output: str) -> None:
         )
     try:
         fsutil.make_public_dirs(output)
-        if not os.path.isdir(state_dir):
-            os.mkdir(state_dir)
+        try:
+            os.mkdir(state_dir)  # another build may be creating it too
+        except FileExistsError:
+            pass
+        else:
             os.chmod(state_dir, fsutil.STATE_DIR_MODE)
     except OSError as exc:
         raise IndexStateError(output, f"cannot create: {exc.strerror or exc}") from None
