@@ -439,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpora", nargs="+", default=None, help="MIX-FILES, e.g. small-2000")
     parser.add_argument("--peers", nargs="+", default=None, help="names from PEERS")
     parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--output", type=Path, default=None, help="WORK/peers-results.json")
     parser.add_argument(
         "--quiet-wait",
         type=float,
@@ -448,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
+    output = args.output or args.work / "peers-results.json"
     if args.repeat is None:
         args.repeat = 3 if args.quick else 5
     table = QUICK_CORPORA if args.quick else CORPORA
@@ -512,14 +514,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name, res in results.items()
             },
         }
+        output.write_text(json.dumps(data, indent=2) + "\n")  # after each corpus
     print()
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     data["goals"] = [{"goal": text, "pass": ok} for text, ok in checks]
     data["date"] = datetime.datetime.now().isoformat(timespec="seconds")
     data["platform"] = platform.platform()
-    (args.work / "peers-results.json").write_text(json.dumps(data, indent=2) + "\n")
-    log(f"results written to {args.work / 'peers-results.json'}")
+    output.write_text(json.dumps(data, indent=2) + "\n")
+    log(f"results written to {output}")
     return 0 if all(ok for _, ok in checks) else 1
 
 
