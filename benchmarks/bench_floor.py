@@ -1,15 +1,28 @@
-"""The least work any build of a corpus must do, against ``sha256sum``.
+"""The least work any cold build of a corpus must do, against ``sha256sum``.
 
-    python benchmarks/bench_floor.py [--files 2000] [--work benchmarks/work]
+    python benchmarks/bench_floor.py [--files 2000] [--mix default] [--work benchmarks/work]
 
-A cold build must, whatever the implementation, hash every byte, decompress
-each tar sdist up to the end of its ``PKG-INFO`` (tar has no index; bzip2
-decodes whole blocks), and create one new file per wheel (its PEP 658
-``.metadata``) and per page.  This script times those three parts alone,
-serially, with the standard library, on the corpus ``bench_build.py`` uses,
-and prints the resulting lower bound of a cold build on all cores next to
-``sha256sum`` (best of three runs from a warm page cache): what the
-cold-build goal can be compared with.
+A cold build must, whatever the implementation:
+
+1. hash every byte and decompress each tar sdist up to the end of its
+   ``PKG-INFO`` (tar has no index; bzip2 decodes whole blocks): CPU work that
+   spreads over the cores;
+2. create the entries of the finished index tree (its directories, pages,
+   ``.metadata`` files, state, and one link or copy per distribution);
+3. start an interpreter, when the build is a command.
+
+This script times part 1 serially with the standard library (CPU seconds),
+part 2 by copying a built index tree with ``cp -a`` (a skeleton of it, whose
+distributions are empty files: the entries and the bytes the build writes)
+and by creating the same number of empty files and directories from Python,
+and part 3 with ``python -c pass`` and ``python -S -c pass`` (medians of 10).
+The floor of a cold build on all cores is::
+
+    (CPU of part 1) / cores + (part 2, the quicker way) + (python -c pass)
+
+It is printed beside ``sha256sum`` (best of three runs from a warm page
+cache).  ``bench_peers.py`` uses the same functions, in the same run as the
+builds it compares with the floor.
 """
 
 from __future__ import annotations
@@ -18,14 +31,17 @@ import argparse
 import hashlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import make_corpus  # noqa: E402
@@ -48,11 +64,14 @@ def decode_to_pkg_info(path: Path, suffix: str) -> int:
     raise ValueError(f"{path}: no PKG-INFO")
 
 
-def measure(corpus: Path, scratch: Path) -> dict[str, float]:
-    files = sorted(p for p in corpus.iterdir() if _suffix(p.name))
+def distributions(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.iterdir() if _suffix(p.name) and p.is_file())
+
+
+def measure_cpu(corpus: Path) -> dict[str, float]:
+    """CPU seconds to hash every file and decode each tar sdist to its PKG-INFO."""
     times: dict[str, float] = defaultdict(float)
-    wheels = 0
-    for path in files:
+    for path in distributions(corpus):
         suffix = _suffix(path.name)
         start = time.process_time()
         hashlib.sha256(path.read_bytes()).hexdigest()
@@ -61,22 +80,153 @@ def measure(corpus: Path, scratch: Path) -> dict[str, float]:
             start = time.process_time()
             decode_to_pkg_info(path, suffix)
             times["decode " + suffix] += time.process_time() - start
-        wheels += suffix == ".whl"
-    projects = len({p.name.split("-")[0].lower() for p in files})
-    created = wheels + 2 * projects + 3
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    start = time.process_time()
-    for i in range(created):
-        with open(scratch / f"f{i}", "wb") as f:
-            f.write(b"x" * 1024)
-    times["create files"] = time.process_time() - start
-    shutil.rmtree(scratch)
-    times["_created"] = created
-    return times
+    return dict(times)
 
 
-def _sha256sum(corpus: Path) -> float:
+@dataclass
+class Entries:
+    """The entries of an index tree, and the time to create them."""
+
+    files: int  # regular files (pages, .metadata, state, distributions)
+    dirs: int
+    symlinks: int
+    page_bytes: int  # bytes of the files that are not distributions
+    cp_a: float  # wall seconds of ``cp -a`` of the skeleton
+    empty: float  # wall seconds to create as many empty files and directories
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.files + self.dirs + self.symlinks
+
+    @property
+    def best(self) -> float:
+        return min(self.cp_a, self.empty)
+
+
+def _skeleton(tree: Path, skeleton: Path) -> tuple[int, int, int, int]:
+    """Copy ``tree`` to ``skeleton`` with its distributions as empty files."""
+    shutil.rmtree(skeleton, ignore_errors=True)
+    files = dirs = links = page_bytes = 0
+    for dirpath, dirnames, filenames in os.walk(tree):
+        rel = Path(dirpath).relative_to(tree)
+        (skeleton / rel).mkdir(parents=True, exist_ok=True)
+        dirs += 1
+        for name in filenames:
+            src = Path(dirpath) / name
+            dst = skeleton / rel / name
+            if src.is_symlink():
+                links += 1
+                os.symlink(os.readlink(src), dst)
+            elif _suffix(name) and not name.endswith(".metadata"):
+                files += 1
+                dst.touch()
+            else:
+                files += 1
+                page_bytes += src.stat().st_size
+                shutil.copy2(src, dst)
+        for name in dirnames:
+            if (Path(dirpath) / name).is_symlink():
+                links += 1
+                os.symlink(os.readlink(Path(dirpath) / name), skeleton / rel / name)
+        dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+    return files, dirs, links, page_bytes
+
+
+def _sync() -> None:
+    subprocess.run(["sync"], check=False)
+
+
+def measure_entries(tree: Path, scratch: Path, repeat: int = 3) -> Entries:
+    """Time creating the entries of the index ``tree`` (best of ``repeat``)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    skeleton = scratch / "skeleton"
+    files, dirs, links, page_bytes = _skeleton(tree, skeleton)
+    cp_times, empty_times = [], []
+    layout = [
+        (Path(dp).relative_to(skeleton), len(fn)) for dp, _, fn in os.walk(skeleton)
+    ]  # directories and the number of entries in each
+    for _ in range(repeat):
+        copy = scratch / "copy"
+        shutil.rmtree(copy, ignore_errors=True)
+        _sync()
+        start = time.perf_counter()
+        subprocess.run(["cp", "-a", str(skeleton), str(copy)], check=True)
+        cp_times.append(time.perf_counter() - start)
+        shutil.rmtree(copy)
+        _sync()
+        empty = scratch / "empty"
+        start = time.perf_counter()
+        for rel, count in layout:
+            d = empty / rel
+            d.mkdir()
+            for i in range(count):
+                os.close(os.open(d / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        empty_times.append(time.perf_counter() - start)
+        shutil.rmtree(empty)
+    shutil.rmtree(skeleton)
+    return Entries(
+        files,
+        dirs,
+        links,
+        page_bytes,
+        min(cp_times),
+        min(empty_times),
+        {"cp_a_runs": cp_times, "empty_runs": empty_times},  # type: ignore[dict-item]
+    )
+
+
+def startup(python: str = sys.executable, repeat: int = 10) -> dict[str, float]:
+    """Median wall seconds of ``python -c pass`` and ``python -S -c pass``."""
+    result = {}
+    for label, args in (
+        ("python -c pass", ["-c", "pass"]),
+        ("python -S -c pass", ["-S", "-c", "pass"]),
+    ):
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run([python, *args], check=True)
+            samples.append(time.perf_counter() - start)
+        result[label] = statistics.median(samples)
+    return result
+
+
+@dataclass
+class Floor:
+    cpu: dict[str, float]
+    entries: Entries
+    startup: dict[str, float]
+    cores: int
+
+    @property
+    def cpu_total(self) -> float:
+        return sum(self.cpu.values())
+
+    @property
+    def total(self) -> float:
+        return self.cpu_total / self.cores + self.entries.best + self.startup["python -c pass"]
+
+
+def measure_floor(corpus: Path, tree: Path, scratch: Path) -> Floor:
+    return Floor(
+        measure_cpu(corpus), measure_entries(tree, scratch), startup(), os.cpu_count() or 1
+    )
+
+
+def build_tree(corpus: Path, tree: Path) -> None:
+    """A cold build of ``corpus`` into ``tree`` (to know the entries it creates)."""
+    shutil.rmtree(tree, ignore_errors=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    subprocess.run(
+        [sys.executable, "-m", "buildout.privateindex", "build", str(corpus), "-o", str(tree)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def sha256sum(corpus: Path) -> float:
     """Wall-clock seconds of ``sha256sum`` over the corpus, from a warm page cache."""
     subprocess.run(
         f"find {corpus} -type f -name '*.*' -print0 | xargs -0 cat > /dev/null",
@@ -92,27 +242,39 @@ def _sha256sum(corpus: Path) -> float:
     return time.perf_counter() - start
 
 
+def report(floor: Floor) -> str:
+    e = floor.entries
+    lines = [f"  {name:<24} {seconds:6.2f} s CPU" for name, seconds in sorted(floor.cpu.items())]
+    lines.append(f"  CPU / {floor.cores} cores            {floor.cpu_total / floor.cores:6.2f} s")
+    lines.append(
+        f"  entries: {e.total} ({e.files} files, {e.dirs} dirs, {e.symlinks} symlinks, "
+        f"{e.page_bytes / 2**20:.1f} MiB of pages)"
+    )
+    lines.append(f"  cp -a of the tree        {e.cp_a:6.2f} s")
+    lines.append(f"  as many empty entries    {e.empty:6.2f} s")
+    for label, seconds in floor.startup.items():
+        lines.append(f"  {label:<24} {seconds:6.3f} s")
+    lines.append(f"  floor                    {floor.total:6.2f} s")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--mix", choices=sorted(make_corpus.MIXES), default="default")
+    parser.add_argument("--payload-kib", type=int, default=None)
     parser.add_argument("--work", type=Path, default=HERE / "work")
     args = parser.parse_args()
-    corpus = args.work / f"corpus-{args.files}"
-    make_corpus.ensure_corpus(corpus, args.files)
-    sha256sum = min(_sha256sum(corpus) for _ in range(3))
-    times = measure(corpus, args.work / "floor-scratch")
-    created = int(times.pop("_created"))
-    cores = os.cpu_count() or 1
-    total = sum(times.values())
-    print(f"{args.files} files, {cores} cores; sha256sum {sha256sum:.2f} s (wall, best of 3)")
-    for name, seconds in sorted(times.items()):
-        extra = f" ({created} files)" if name == "create files" else ""
-        print(f"  {name:<18} {seconds:6.2f} s CPU{extra}")
-    floor = total / cores
-    print(
-        f"  lower bound of a cold build: {total:.2f} s CPU / {cores} cores = {floor:.2f} s"
-        f" = {floor / sha256sum:.2f}x sha256sum"
-    )
+    work = args.work.resolve()
+    corpus = make_corpus.corpus_path(work, args.files, args.mix, args.payload_kib)
+    make_corpus.ensure_corpus(corpus, args.files, payload_kib=args.payload_kib, mix=args.mix)
+    tree = work / f"floor-index-{corpus.name}"
+    build_tree(corpus, tree)
+    sha = min(sha256sum(corpus) for _ in range(3))
+    floor = measure_floor(corpus, tree, work / "floor-scratch")
+    print(f"{corpus.name}: {args.files} files; sha256sum {sha:.2f} s (wall, best of 3)")
+    print(report(floor))
+    print(f"  floor / sha256sum        {floor.total / sha:6.2f}x")
     return 0
 
 
