@@ -8,7 +8,6 @@ yields a :class:`ReadOutcome`, good or bad.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import ctypes
 import dataclasses
 import itertools
@@ -17,10 +16,12 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from buildout.privateindex.dists import metadata
+if TYPE_CHECKING:
+    import concurrent.futures
+
 from buildout.privateindex.dists.model import DistFile, ReadResult
 from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.errors import DistributionError, NotADistributionError
@@ -58,6 +59,10 @@ _Wire = tuple[tuple[object, ...] | None, bytes | None, str | None, bool, bool]
 
 
 def _read_one(item: tuple[str, int, int]) -> _Wire:
+    # Imported here: a build with nothing to read (a no-change rebuild) never
+    # pays for the archive and metadata readers.
+    from buildout.privateindex.dists import metadata
+
     path, size, mtime_ns = item
     try:
         result = metadata.read_distribution(path)
@@ -113,6 +118,9 @@ def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
     chunks per worker are queued at a time, so that memory does not grow with
     the number of files, whatever the speed of the caller.
     """
+    import concurrent.futures  # only when there is a pool: start-up counts
+    from concurrent.futures.process import BrokenProcessPool
+
     chunksize = max(1, min(16, len(candidates) // (jobs * 4)))
     ahead = jobs * 3
     done = 0
