@@ -71,3 +71,19 @@ def serve_directory(root: Path, users: Mapping[str, str] | None = None) -> Itera
     finally:
         server.stop()
         thread.join(5)
+
+
+@contextmanager
+def serve_index(index: Path) -> Iterator[str]:
+    """``privateindex serve`` of ``index`` on 127.0.0.1 (PEP 691 negotiation): its simple URL."""
+    from buildout.privateindex.sharing.serve import make_server, server_url
+
+    server = make_server(index, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server_url(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

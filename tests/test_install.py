@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from buildout.privateindex.engine.build import build_index
-from buildout.privateindex.sharing.serve import make_server, server_url
 from distfactory import SDIST_FORMATS, make_sdist, make_tinybackend_wheel, make_wheel
+from servers import serve_index
 
 #: Project name of the sdist in each format.
 SDISTS = {fmt: "sd-" + fmt.replace(".", "") for fmt in SDIST_FORMATS}
@@ -45,15 +44,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def http_url(index: Path) -> Iterator[str]:
-    server = make_server(index, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server_url(server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve_index(index) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +26,10 @@ from buildout.privateindex.closure.provenance import lookup
 from buildout.privateindex.closure.resolve import Resolver, find_uv
 from buildout.privateindex.closure.targets import make_targets
 from buildout.privateindex.engine.build import build_index
-from buildout.privateindex.sharing.serve import make_server, server_url
 from buildoutenv import SampleBuildout, empty_caches, run_offline
 from conftest import isolated_pip_environ
 from distfactory import make_bootstrap_standins, make_wheel
-from servers import serve_directory
+from servers import serve_directory, serve_index
 
 #: When each upstream file was uploaded (its modification time there).
 DATES = {
@@ -69,14 +67,8 @@ def upstream_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def upstream(upstream_dir: Path) -> Iterator[str]:
-    server = make_server(upstream_dir, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server_url(server)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_index(upstream_dir) as url:
+        yield url
 
 
 def project_files(index: Path, project: str) -> dict[str, dict[str, object]]:
@@ -240,10 +232,7 @@ def test_each_online_run_records_and_refreshes_provenance(
 ) -> None:
     copy = tmp_path / "upstream"
     shutil.copytree(upstream_dir, copy)
-    server = make_server(copy, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = server_url(server)
+    with serve_index(copy) as url:
         sample.write(BUILDOUT.format(index=url))
         assert (run := sample.run(env={"PIP_INDEX_URL": url})).returncode == 0, run
         private = sample.directory / "private-index"
@@ -257,9 +246,6 @@ def test_each_online_run_records_and_refreshes_provenance(
         assert run.returncode == 0, run
         lib = project_files(private, "lib")["lib-1.0-py3-none-any.whl"]
         assert lib["yanked"] == "security"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_privateindex_add_records_provenance(upstream: str, tmp_path: Path) -> None:

@@ -62,14 +62,21 @@ def local_source_dir(project: str) -> Path | None:
         text = importlib.metadata.distribution(project).read_text("direct_url.json")
     except importlib.metadata.PackageNotFoundError:
         return None
-    if not text:
+    return local_source(text)
+
+
+def local_source(direct_url: str | None) -> Path | None:
+    """The directory a PEP 610 ``direct_url.json`` names, if it names a local one."""
+    if not direct_url:
         return None
     try:
-        data = json.loads(text)
+        data = json.loads(direct_url)
     except ValueError:
         return None
-    url = data.get("url", "") if isinstance(data, dict) else ""
-    if not url.startswith("file://") or "dir_info" not in data:
+    if not isinstance(data, dict) or "dir_info" not in data:
+        return None
+    url = data.get("url", "")
+    if not isinstance(url, str) or not url.startswith("file://"):
         return None
     path = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
     return path if path.is_dir() else None

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import subprocess
-import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from buildout.privateindex.closure.add import AddError
+from buildout.privateindex.closure.complete import local_source
 from buildout.privateindex.closure.resolve import Resolver
 from buildout.privateindex.closure.targets import host_target
 from buildout.privateindex.sharing.location import redact
@@ -100,7 +100,7 @@ def installed_projects(python: str) -> Environment:
         reason = lines[-1].strip() if lines else f"exit status {proc.returncode}"
         raise AddError("--python", f"cannot list what it has installed ({reason})", python)
     projects = tuple(
-        Installed(str(name), str(version), _local_source(text))
+        Installed(str(name), str(version), local_source(text))
         for name, version, text in data.get("projects", [])
     )
     return Environment(python, str(data.get("python", "")), projects)
@@ -125,23 +125,6 @@ def indexed_wheels(output: str | os.PathLike[str]) -> set[tuple[str, str]]:
     except IndexStateError:
         return set()
     return {(d.project, _normalized(d.version)) for d in dists if d.kind is Kind.WHEEL}
-
-
-def _local_source(text: str | None) -> Path | None:
-    """The directory of a PEP 610 ``direct_url.json`` naming a local directory."""
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or "dir_info" not in data:
-        return None
-    url = data.get("url", "")
-    if not isinstance(url, str) or not url.startswith("file://"):
-        return None
-    path = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
-    return path if path.is_dir() else None
 
 
 def build_wheel(project: Installed, dest: Path, python: str, index_url: str) -> str:

@@ -101,48 +101,43 @@ def place_file(source: str, target: str) -> bool:
     appears atomically by itself; a copy, or a link that replaces another
     file, goes through a temporary name.
     """
-    if not os.stat(source).st_mode & 0o004:
-        return _copy_public(source, target)
-    try:
-        os.link(source, target)  # the common case: one system call
-        return True
-    except FileExistsError:
+    link = bool(os.stat(source).st_mode & 0o004)
+    if link:
         try:
-            if os.path.samefile(source, target):
-                return True
-        except OSError:
-            pass
-    except OSError as exc:
-        if exc.errno not in _NO_LINK:
-            raise
-    tmp = _temp_path(os.path.dirname(target) or ".")
-    linked = True
-    try:
-        try:
-            os.link(source, tmp)
+            os.link(source, target)  # the common case: one system call
+            return True
+        except FileExistsError:
+            try:
+                if os.path.samefile(source, target):
+                    return True
+            except OSError:
+                pass
         except OSError as exc:
             if exc.errno not in _NO_LINK:
                 raise
-            linked = False
+            link = False
+    return _place_through_temp(source, target, link)
+
+
+def _place_through_temp(source: str, target: str, link: bool) -> bool:
+    """A link (if ``link`` and the file system allows) or a public copy, renamed in."""
+    tmp = _temp_path(os.path.dirname(target) or ".")
+    try:
+        if link:
+            try:
+                os.link(source, tmp)
+            except OSError as exc:
+                if exc.errno not in _NO_LINK:
+                    raise
+                link = False
+        if not link:
             shutil.copy2(source, tmp)
             os.chmod(tmp, PUBLIC_FILE)
         os.replace(tmp, target)
     except BaseException:
         remove_quietly(tmp)
         raise
-    return linked
-
-
-def _copy_public(source: str, target: str) -> bool:
-    tmp = _temp_path(os.path.dirname(target) or ".")
-    try:
-        shutil.copy2(source, tmp)
-        os.chmod(tmp, PUBLIC_FILE)
-        os.replace(tmp, target)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    return False
+    return link
 
 
 def make_public_dirs(path: str) -> None:
