@@ -170,17 +170,9 @@ class Recipe:
                 len(self.part.targets),
                 redact(upstream),
             )
-        try:
-            done = complete_index(
-                index,
-                self.part.targets,
-                roots,
-                constraints,
-                upstream,
-                find_links=self._find_links(),
-            )
-        except PrivateIndexError as exc:
-            raise zc.buildout.UserError(f"[{self.name}] {exc}") from None
+        done = complete_index(  # its errors become one line in build()
+            index, self.part.targets, roots, constraints, upstream, find_links=self._find_links()
+        )
         added += done.added
         for warning in done.warnings:
             logger.warning("[%s] %s", self.name, warning)

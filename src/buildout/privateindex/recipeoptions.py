@@ -19,8 +19,6 @@ from buildout.privateindex.closure.targets import (
     Target,
     TargetError,
     make_targets,
-    parse_platform,
-    parse_python_version,
 )
 from buildout.privateindex.dists.filenames import parse_yank
 from buildout.privateindex.engine.fsutil import is_within
@@ -133,17 +131,11 @@ def read_options(name: str, options: Any, buildout_options: Mapping[str, str]) -
 
 
 def _targets(r: _Reader) -> list[Target]:
-    platforms, pythons = r.get("platforms").split(), r.get("python-versions").split()
-    for option, values, check in (
-        ("platforms", platforms, parse_platform),
-        ("python-versions", pythons, parse_python_version),
-    ):
-        for value in values:
-            try:
-                check(value)
-            except TargetError as exc:
-                raise r.error(option, exc.reason, value) from None
-    return make_targets(platforms, pythons)
+    try:
+        return make_targets(r.get("platforms").split(), r.get("python-versions").split())
+    except TargetError as exc:
+        option = "python-versions" if exc.python else "platforms"
+        raise r.error(option, exc.reason, exc.value) from None
 
 
 def _publishing(r: _Reader) -> dict[str, Any]:

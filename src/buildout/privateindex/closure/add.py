@@ -35,8 +35,6 @@ from buildout.privateindex.closure.targets import (
     Target,
     TargetError,
     make_targets,
-    parse_platform,
-    parse_python_version,
 )
 from buildout.privateindex.dists.model import Problem
 from buildout.privateindex.engine.build import build_index
@@ -71,19 +69,11 @@ class AddError(PrivateIndexError, ValueError):
 def parse_targets(platforms: Sequence[str], pythons: Sequence[str]) -> list[Target]:
     """The targets of ``--platform`` and ``--python-version`` values, as the recipe
     reads its ``platforms`` and ``python-versions`` options."""
-    for option, values, check in (
-        ("--platform", platforms, parse_platform),
-        ("--python-version", pythons, parse_python_version),
-    ):
-        for value in values:
-            try:
-                check(value)
-            except TargetError as exc:
-                raise AddError(option, exc.reason, value) from None
     try:
         return make_targets(platforms, pythons)
     except TargetError as exc:
-        raise AddError("--platform", exc.reason, exc.value) from None
+        option = "--python-version" if exc.python else "--platform"
+        raise AddError(option, exc.reason, exc.value) from None
 
 
 def read_requirements(args: Sequence[str], files: Sequence[str | os.PathLike[str]]) -> list[str]:

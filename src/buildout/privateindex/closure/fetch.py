@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from buildout.privateindex.closure.resolve import LockedFile
-from buildout.privateindex.sharing.location import Credentials, basic_auth_header, redact
+from buildout.privateindex.sharing.location import Credentials, authorized_request, redact
 
 __all__ = ["FETCH_THREADS", "FetchReport", "fetch_files"]
 
@@ -90,9 +90,4 @@ def _open_url(url: str, creds: Credentials | None, timeout: float) -> Any:
         return open(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), "rb")
     if scheme not in ("http", "https"):
         raise ValueError(f"cannot fetch {redact(url)}: unsupported scheme")
-    request = urllib.request.Request(url)
-    if creds is not None:
-        # An unredirected header is not copied onto a redirected request, so
-        # the password never follows a redirect to another host.
-        request.add_unredirected_header("Authorization", basic_auth_header(creds))
-    return urllib.request.urlopen(request, timeout=timeout)
+    return urllib.request.urlopen(authorized_request(url, creds), timeout=timeout)

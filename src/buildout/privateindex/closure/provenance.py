@@ -24,7 +24,7 @@ from urllib.parse import urldefrag
 from buildout.privateindex.dists.model import UpstreamFile
 from buildout.privateindex.engine.mediatypes import JSON_TYPE
 from buildout.privateindex.engine.pageread import parse_anchors
-from buildout.privateindex.sharing.location import Credentials, basic_auth_header, redact
+from buildout.privateindex.sharing.location import Credentials, authorized_request, redact
 
 __all__ = ["LOOKUP_THREADS", "UpstreamFile", "lookup", "parse_html", "parse_json"]
 
@@ -106,9 +106,7 @@ def _read_page(url: str, creds: Credentials | None, timeout: float) -> list[Upst
         if (directory / "index.json").is_file():
             return parse_json((directory / "index.json").read_text("utf-8"))
         return parse_html((directory / "index.html").read_text("utf-8"))
-    request = urllib.request.Request(url, headers={"Accept": _ACCEPT})
-    if creds is not None:  # never along a redirect (see fetch.py)
-        request.add_unredirected_header("Authorization", basic_auth_header(creds))
+    request = authorized_request(url, creds, {"Accept": _ACCEPT})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         kind = response.headers.get_content_type()
         text = response.read().decode(response.headers.get_content_charset() or "utf-8")

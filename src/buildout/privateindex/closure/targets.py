@@ -42,11 +42,15 @@ _PYTHON = re.compile(r"3\.(\d+)(?:\.(\d+))?\Z")
 
 
 class TargetError(PrivateIndexError, ValueError):
-    """A platform tag or Python version no target can be made of."""
+    """A platform tag or Python version no target can be made of.
 
-    def __init__(self, value: str, reason: str) -> None:
+    ``python`` tells which: a Python version (else a platform tag).
+    """
+
+    def __init__(self, value: str, reason: str, *, python: bool = False) -> None:
         self.value = value
         self.reason = reason
+        self.python = python
         super().__init__(f"{reason}: {value!r}")
 
 
@@ -122,7 +126,9 @@ def parse_python_version(text: str) -> str:
     text = text.strip()
     match = _PYTHON.match(text)
     if not match or int(match[1]) < 8:
-        raise TargetError(text, "not a Python version 3.8 or later (such as 3.12 or 3.12.4)")
+        raise TargetError(
+            text, "not a Python version 3.8 or later (such as 3.12 or 3.12.4)", python=True
+        )
     return text
 
 

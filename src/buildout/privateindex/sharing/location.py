@@ -14,6 +14,7 @@ import netrc
 import os
 import re
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,21 @@ def basic_auth_header(credentials: Credentials) -> str:
 
     pair = f"{credentials.username}:{credentials.password}".encode("latin-1", "replace")
     return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def authorized_request(
+    url: str, credentials: Credentials | None, headers: dict[str, str] | None = None
+) -> urllib.request.Request:
+    """A ``urllib`` request for ``url`` carrying ``credentials`` (if any) for it alone.
+
+    The ``Authorization`` header is an unredirected one: urllib never copies it
+    onto a redirected request, so the password never follows a redirect to
+    another host.
+    """
+    request = urllib.request.Request(url, headers=headers or {})
+    if credentials is not None:
+        request.add_unredirected_header("Authorization", basic_auth_header(credentials))
+    return request
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

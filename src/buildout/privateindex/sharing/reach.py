@@ -18,7 +18,7 @@ import urllib.request
 from typing import IO, Any
 
 from buildout.privateindex.errors import PrivateIndexError
-from buildout.privateindex.sharing.location import IndexLocation, basic_auth_header, origin, redact
+from buildout.privateindex.sharing.location import IndexLocation, authorized_request, origin, redact
 
 TIMEOUT = 15.0
 
@@ -71,10 +71,7 @@ def check_index(location: IndexLocation, timeout: float = TIMEOUT) -> None:
                 location.url, f"{location.path} holds no index (no index.html)"
             )
         return
-    request = urllib.request.Request(location.url, headers={"Accept": "text/html"})
-    creds = location.credentials
-    if creds is not None:
-        request.add_unredirected_header("Authorization", basic_auth_header(creds))
+    request = authorized_request(location.url, location.credentials, {"Accept": "text/html"})
     opener = urllib.request.build_opener(_SameOriginRedirects())
     try:
         opener.open(request, timeout=timeout).close()
