@@ -89,7 +89,7 @@ def write_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
         raise
 
 
-def place_file(source: str, target: str) -> bool:
+def place_file(source: str, target: str, *, readable: bool | None = None) -> bool:
     """Put a copy of ``source`` at ``target`` atomically; never touch ``source``.
 
     A hard link when the file system allows it and ``source`` is readable by
@@ -99,9 +99,10 @@ def place_file(source: str, target: str) -> bool:
     be changed.  Returns True when the file was hard linked.  If ``target``
     already is ``source`` (the same inode), nothing is done.  A new hard link
     appears atomically by itself; a copy, or a link that replaces another
-    file, goes through a temporary name.
+    file, goes through a temporary name.  ``readable`` says whether everyone
+    may read ``source``, when the caller's stat of it already told.
     """
-    link = bool(os.stat(source).st_mode & 0o004)
+    link = bool(os.stat(source).st_mode & 0o004) if readable is None else readable
     if link:
         try:
             os.link(source, target)  # the common case: one system call

@@ -50,7 +50,7 @@ class Placer:
                 fsutil.make_public_dirs(directory)
                 self.made.add(directory)
                 self.batch.note(directory)
-            fsutil.place_file(candidate.path, target)
+            fsutil.place_file(candidate.path, target, readable=candidate.readable)
             self.batch.note(target)
             if result.core_metadata is not None:
                 fsutil.write_atomic(target + ".metadata", result.core_metadata)

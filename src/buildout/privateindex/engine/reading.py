@@ -90,8 +90,8 @@ def _outcome(candidate: Candidate, wire: _Wire) -> ReadOutcome:
 
 
 def _serial(candidates: Sequence[Candidate]) -> Iterator[_Wire]:
-    for path, _, size, mtime_ns in candidates:
-        yield _read_one((path, size, mtime_ns))
+    for candidate in candidates:
+        yield _read_one((candidate.path, candidate.size, candidate.mtime_ns))
 
 
 def _read_chunk(items: list[tuple[str, int, int]]) -> list[_Wire]:

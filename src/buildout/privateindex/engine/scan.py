@@ -45,6 +45,8 @@ class Candidate(NamedTuple):
     filename: str
     size: int
     mtime_ns: int
+    #: Whether everyone may read it (then the index may hard link it).
+    readable: bool = True
 
     @property
     def signature(self) -> tuple[int, int]:
@@ -143,7 +145,7 @@ class _Scanner:
             if path in self.produced:
                 return
             self.produced.add(path)
-        yield Candidate(path, filename, st.st_size, st.st_mtime_ns)
+        yield Candidate(path, filename, st.st_size, st.st_mtime_ns, bool(st.st_mode & 0o004))
 
     def enter(self, path: str, st: os.stat_result, ancestors: set[tuple[int, int]]) -> _Dir | None:
         """The listing of directory ``path`` to scan, or None if it is not to be scanned."""
@@ -211,7 +213,13 @@ class _Scanner:
             elif given and entry_path in given:
                 yield from self.file(entry_path, name, entry_st)
             else:
-                yield Candidate(entry_path, name, entry_st.st_size, entry_st.st_mtime_ns)
+                yield Candidate(
+                    entry_path,
+                    name,
+                    entry_st.st_size,
+                    entry_st.st_mtime_ns,
+                    bool(entry_st.st_mode & 0o004),
+                )
 
     def scan(self, sources: Sequence[str]) -> Iterator[Candidate]:
         for source in sources:
