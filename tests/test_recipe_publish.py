@@ -10,26 +10,39 @@ from distfactory import make_wheel
 from s3server import S3Server, aws_environ
 
 
-def test_publish_after_each_build(sample: SampleBuildout, tmp_path: Path) -> None:
+def _write_part(sample: SampleBuildout, **options: str) -> None:
+    """A buildout whose one part is a private index with ``options`` (``_`` for ``-``)."""
+    lines = "\n".join(f"{name.replace('_', '-')} = {value}" for name, value in options.items())
+    sample.write(
+        "[buildout]\nparts = private-index\n\n"
+        f"[private-index]\nrecipe = buildout.privateindex\n{lines}\n"
+    )
+
+
+def _publishing_buildout(
+    sample: SampleBuildout, tmp_path: Path, endpoint: str, **extra: str
+) -> Path:
+    """A buildout publishing a one-wheel index to ``s3://team/pypi`` at ``endpoint``."""
     dists = tmp_path / "dists"
-    dists.mkdir()
+    dists.mkdir(exist_ok=True)
     make_wheel(dists, "team-app", "1.0")
+    _write_part(
+        sample,
+        sources=str(dists),
+        complete="false",
+        publish_to="s3://team/pypi",
+        publish_endpoint_url=endpoint,
+        **extra,
+    )
+    return dists
+
+
+def test_publish_after_each_build(sample: SampleBuildout, tmp_path: Path) -> None:
     with S3Server() as s3:
         s3.create_public_bucket("team", "pypi")
-        sample.write(
-            f"""
-            [buildout]
-            parts = private-index
-
-            [private-index]
-            recipe = buildout.privateindex
-            sources = {dists}
-            complete = false
-            publish-to = s3://team/pypi
-            publish-endpoint-url = {s3.endpoint_url}
-            # moto stands for AWS here, which keeps a page under simple/team-app/
-            publish-directory-keys = true
-            """
+        # moto stands for AWS here, which keeps a page under simple/team-app/
+        dists = _publishing_buildout(
+            sample, tmp_path, s3.endpoint_url, publish_directory_keys="true"
         )
         run = sample.run(env=aws_environ(sample.env))
         assert run.returncode == 0, run
@@ -47,41 +60,12 @@ def test_publish_after_each_build(sample: SampleBuildout, tmp_path: Path) -> Non
 
 
 def test_bad_publish_target_is_a_clear_error(sample: SampleBuildout, tmp_path: Path) -> None:
-    sample.write(
-        f"""
-        [buildout]
-        parts = private-index
-
-        [private-index]
-        recipe = buildout.privateindex
-        sources = {tmp_path}
-        publish-to = https://not-s3/bucket
-        """
-    )
+    _write_part(sample, sources=str(tmp_path), publish_to="https://not-s3/bucket")
     run = sample.run()
     assert run.returncode != 0
     assert (
         "[private-index] option 'publish-to': not an s3://bucket/prefix URL: 'https://not-s3/bucket'"
         in run.output
-    )
-
-
-def _publishing_buildout(sample: SampleBuildout, tmp_path: Path, endpoint: str) -> None:
-    dists = tmp_path / "dists"
-    dists.mkdir(exist_ok=True)
-    make_wheel(dists, "team-app", "1.0")
-    sample.write(
-        f"""
-        [buildout]
-        parts = private-index
-
-        [private-index]
-        recipe = buildout.privateindex
-        sources = {dists}
-        complete = false
-        publish-to = s3://team/pypi
-        publish-endpoint-url = {endpoint}
-        """
     )
 
 
@@ -113,17 +97,11 @@ def test_unreachable_endpoint_names_the_endpoint_option(
 
 
 def test_bad_directory_keys_value(sample: SampleBuildout, tmp_path: Path) -> None:
-    sample.write(
-        f"""
-        [buildout]
-        parts = private-index
-
-        [private-index]
-        recipe = buildout.privateindex
-        sources = {tmp_path}
-        publish-to = s3://team/pypi
-        publish-directory-keys = sometimes
-        """
+    _write_part(
+        sample,
+        sources=str(tmp_path),
+        publish_to="s3://team/pypi",
+        publish_directory_keys="sometimes",
     )
     run = sample.run()
     assert run.returncode != 0
