@@ -146,10 +146,11 @@ def test_missing_source_names_the_path(tmp_path: Path, capsys: pytest.CaptureFix
 def test_bad_yank_is_a_clear_error(
     spec: str, sources: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "build", sources, "-o", tmp_path / "index", "--yank", spec)
-    assert code == 1
-    assert err.startswith("privateindex: error: invalid yank ")
-    assert repr(spec) in err
+    for option in ("--yank", "--unyank"):
+        code, _, err = run(capsys, "build", sources, "-o", tmp_path / "index", option, spec)
+        assert code == 1
+        assert err.startswith("privateindex: error: invalid yank ")
+        assert repr(spec) in err
 
 
 def test_yank_and_base_url_reach_the_pages(
