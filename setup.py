@@ -39,7 +39,7 @@ setup(
     zip_safe=False,
     python_requires=">=3.10",
     install_requires=[
-        "filelock>=3.12",
+        "filelock>=3.12; sys_platform == 'win32'",  # POSIX: flock (engine/locking.py)
         "packaging>=24.2",
         "pkginfo>=1.10",
         "setuptools",

@@ -63,7 +63,7 @@ def test_fresh_checkout_bootstraps_from_the_index_offline(
     assert built.returncode == 0, built
     index = sample.directory / "private-index"
     projects = {d.project for d in load_index(index)}
-    assert {"zc-buildout", "zc-recipe-egg", "buildout-privateindex", "filelock", "pkginfo"} <= (
+    assert {"zc-buildout", "zc-recipe-egg", "buildout-privateindex", "packaging", "pkginfo"} <= (
         projects
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from distfactory import (
     write_wheel_archive,
 )
 from indexcheck import anchors, check_index, hrefs, page_bytes, sha256
+from locks import lock_held_elsewhere
 
 OLD = 1_000_000_000  # an mtime no build writes
 
@@ -480,12 +483,26 @@ def test_refuses_a_foreign_directory(src: Path, tmp_path: Path) -> None:
 
 
 def test_lock_timeout(src: Path, tmp_path: Path) -> None:
-    import filelock
-
     out = tmp_path / "index"
     build([src], out)
-    with filelock.FileLock(str(out / ".privateindex/lock")), pytest.raises(IndexStateError):
+    with lock_held_elsewhere(out), pytest.raises(IndexStateError, match=r"held the lock for 0\.1 seconds"):
         build([src], out, lock_timeout=0.1)
+
+
+def test_a_build_waits_for_the_lock_then_runs(src: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    build([src], out)
+    (src / "extra").mkdir()
+    make_wheel(src / "extra", "late", "1.0")
+    waiting = threading.Thread(target=build, args=([src], out), kwargs={"lock_timeout": 30})
+    with lock_held_elsewhere(out):
+        waiting.start()
+        time.sleep(0.3)
+        assert waiting.is_alive()  # it waits for the other process
+        assert not (out / "simple" / "late").exists()
+    waiting.join(30)
+    assert not waiting.is_alive()
+    assert (out / "simple" / "late" / "index.html").is_file()
 
 
 def test_broken_state_is_an_error(src: Path, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import filelock
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -30,6 +29,7 @@ from buildout.privateindex.sharing.publish import (
     publish,
 )
 from distfactory import make_egg, make_sdist, make_wheel
+from locks import lock_held_elsewhere
 from s3server import S3Server, aws_environ
 
 PREFIX = "pub/idx"
@@ -435,8 +435,7 @@ def test_waits_for_a_running_build(
     server: S3Server, bucket: str, index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(publish_module, "LOCK_TIMEOUT", 0.2)
-    lock = filelock.FileLock(index / ".privateindex" / "lock")  # as build_index holds it
-    with lock, pytest.raises(IndexStateError, match="a build held the lock"):
+    with lock_held_elsewhere(index), pytest.raises(IndexStateError, match="a build held the lock"):
         publish(index, target(bucket), endpoint_url=server.endpoint_url, directory_keys=True)
     assert remote_objects(server, bucket) == {}
     assert publish(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
-import tempfile
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["add_parser", "run_add"]
 
@@ -24,7 +25,7 @@ def add_parser(
     parents: list[argparse.ArgumentParser],
 ) -> None:
     """Declare the ``add`` subcommand on ``commands``."""
-    from buildout.privateindex.closure.add import DEFAULT_INDEX_URL
+    from buildout.privateindex.closure import DEFAULT_INDEX_URL
 
     add = commands.add_parser(
         "add",
@@ -98,6 +99,10 @@ def add_parser(
 
 def run_add(args: argparse.Namespace) -> int:
     """Run ``privateindex add``; the exit status."""
+    import shutil  # here, not at the top: every other command starts quicker
+    import tempfile
+    from pathlib import Path
+
     from buildout.privateindex.closure.add import (
         AddError,
         add_requirements,

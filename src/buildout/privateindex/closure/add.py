@@ -26,6 +26,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from buildout.privateindex.closure import DEFAULT_INDEX_URL
 from buildout.privateindex.closure import fill as closure
 from buildout.privateindex.closure.completion import credentials_for
 from buildout.privateindex.closure.directoryindex import DirectoryIndex
@@ -51,8 +52,6 @@ from buildout.privateindex.sharing.location import (
 __all__ = ["DEFAULT_INDEX_URL", "AddError", "AddReport", "StoreIndex", "add_requirements"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
 
 class AddError(PrivateIndexError, ValueError):

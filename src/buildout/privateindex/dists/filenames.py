@@ -16,55 +16,13 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from buildout.privateindex.dists.model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Kind
+from buildout.privateindex.dists.model import EGG_SUFFIX, Kind, classify, sdist_suffix
 from buildout.privateindex.errors import YankSpecError
 
 __all__ = ["check_filename", "classify", "parse_filename", "parse_yank", "sdist_suffix"]
 
 # The python tag of an egg, as setuptools writes it: ``py3.11``, ``py2.7``.
 _egg_pyver_regex = re.compile(r"py\d+(?:\.\d+)*", re.ASCII)
-
-
-def sdist_suffix(filename: str) -> str | None:
-    """
-    Return the archive suffix of an sdist file name, or None.
-
-    >>> sdist_suffix("foo-1.0.tar.gz")
-    '.tar.gz'
-    >>> sdist_suffix("foo-1.0.whl") is None
-    True
-    """
-    for suffix in SDIST_SUFFIXES:
-        if filename.endswith(suffix) and len(filename) > len(suffix):
-            return suffix
-    return None
-
-
-def classify(filename: str) -> Kind | None:
-    """
-    Return the kind of distribution a file name denotes, by its suffix.
-
-    Suffixes are case-sensitive, as pip and PyPI treat them: ``foo-1.0.ZIP``
-    is not an sdist.  A bare suffix (``.whl``) is no distribution either.
-
-    :param str filename: The file name (not a path).
-
-    >>> classify("foo-1.0-py3-none-any.whl")
-    <Kind.WHEEL: 'wheel'>
-    >>> classify("foo-1.0.tar.bz2")
-    <Kind.SDIST: 'sdist'>
-    >>> classify("foo-1.0-py3.11.egg")
-    <Kind.EGG: 'egg'>
-    >>> classify("foo-1.0.rpm") is None
-    True
-    """
-    if filename.endswith(WHEEL_SUFFIX) and len(filename) > len(WHEEL_SUFFIX):
-        return Kind.WHEEL
-    if filename.endswith(EGG_SUFFIX) and len(filename) > len(EGG_SUFFIX):
-        return Kind.EGG
-    if sdist_suffix(filename) is not None:
-        return Kind.SDIST
-    return None
 
 
 def _version(text: str, filename: str) -> Version:

@@ -29,18 +29,19 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-import filelock
+from typing import TYPE_CHECKING
 
 from buildout.privateindex.dists.model import DistFile, Problem, UpstreamFile
-from buildout.privateindex.engine import cleanup, durable, fsutil
-from buildout.privateindex.engine.pages import PageWriter, RenderSettings
-from buildout.privateindex.engine.placing import EarlyPages, Placer, cannot_write
+from buildout.privateindex.engine import cleanup, durable, fsutil, locking
+from buildout.privateindex.engine.pages import PageWriter
 from buildout.privateindex.engine.planning import make_plan
-from buildout.privateindex.engine.reading import read_files
 from buildout.privateindex.engine.scan import check_sources, iter_candidates
+from buildout.privateindex.engine.settings import RenderSettings
 from buildout.privateindex.engine.state import STATE_DIR, IndexState
 from buildout.privateindex.errors import IndexStateError
+
+if TYPE_CHECKING:
+    from buildout.privateindex.engine.placing import EarlyPages, Placer
 
 __all__ = ["BuildReport", "build_index", "load_index"]
 
@@ -142,20 +143,14 @@ def build_index(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     _prepare_output(out)
-    lock = filelock.FileLock(
-        os.path.join(out, STATE_DIR, "lock"), timeout=lock_timeout, mode=fsutil.LOCK_MODE
-    )
     try:
-        lock.acquire()
-    except filelock.Timeout:
+        lock = locking.held(os.path.join(out, STATE_DIR, "lock"), lock_timeout, fsutil.LOCK_MODE)
+        with lock, IndexState.open(out) as state:
+            report = _build(state, checked, out, settings, prune, jobs, progress, provenance)
+    except locking.LockTimeout:
         raise IndexStateError(
             out, f"another build has held the lock for {lock_timeout:g} seconds"
         ) from None
-    try:
-        with IndexState.open(out) as state:
-            report = _build(state, checked, out, settings, prune, jobs, progress, provenance)
-    finally:
-        lock.release()
     report.elapsed = time.monotonic() - started
     logger.debug(
         "%s: %d file(s) in %d project(s); %d added, %d pruned, %d problem(s), "
@@ -198,6 +193,10 @@ def _build(
     early: EarlyPages | None = None
     placer: Placer | None = None
     if plan.to_read:
+        # Only a build that reads files imports the readers and placers.
+        from buildout.privateindex.engine.placing import EarlyPages, Placer
+        from buildout.privateindex.engine.reading import read_files
+
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
         placer = Placer(simple, state, plan, batch)
         if not prune and not writer.rerenders_all(recovering):
@@ -223,7 +222,7 @@ def _build(
             changed = (plan.changed_projects - (early.written if early else set())) | refreshed
             report.pages_written = writer.write(changed, full=recovering)
         except OSError as exc:
-            raise cannot_write(exc, out) from exc
+            raise fsutil.cannot_write(exc, out) from exc
     state.forget_scans(plan.forgotten)
     state.set_settings(settings.fingerprint)
     batch.flush()  # what the state lists is on disk before the state commits

@@ -12,11 +12,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import secrets
 import shutil
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from buildout.privateindex.dists.filenames import classify
+from buildout.privateindex.dists.model import classify
+from buildout.privateindex.errors import IndexStateError
 
 __all__ = [
     "LOCK_MODE",
@@ -25,6 +25,7 @@ __all__ = [
     "STATE_DIR_MODE",
     "STATE_FILE_MODE",
     "TEMP_PREFIX",
+    "cannot_write",
     "is_temp_name",
     "make_public_dirs",
     "place_file",
@@ -58,13 +59,18 @@ _NO_LINK = frozenset(
 )
 
 
+def cannot_write(exc: OSError, out: str) -> IndexStateError:
+    """The error of a build that cannot write the index ``out`` (names the file)."""
+    return IndexStateError(exc.filename or out, f"cannot write the index: {exc.strerror or exc}")
+
+
 def is_temp_name(name: str) -> bool:
     """Whether ``name`` is a temporary file left behind by a build."""
     return name.startswith(TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX)
 
 
 def _temp_path(directory: str) -> str:
-    return os.path.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(8)}{_TEMP_SUFFIX}")
+    return os.path.join(directory, f"{TEMP_PREFIX}{os.urandom(8).hex()}{_TEMP_SUFFIX}")
 
 
 def write_atomic(path: str, data: bytes | Iterable[bytes]) -> None:

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 from packaging.utils import canonicalize_name
 
+from buildout.privateindex.engine.paths import PROJECTS_DIR, project_page_name
 from buildout.privateindex.engine.render import (
     PageFile,
     _distinct_versions,
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 #: The directory of the project pages, next to ``simple/``.
-PROJECTS_DIR = "projects"
 _TITLE = "Private package index"
 
 #: Rows per block of the landing page (see :func:`landing_chunks`).
@@ -97,11 +97,6 @@ def _csp(script: bool) -> str:
     scripts = f" script-src {_digest(_SCRIPT)};" if script else ""
     policy = f"default-src 'none'; style-src {_digest(_CSS)};{scripts} base-uri 'none'"
     return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
-
-
-def project_page_name(project: str) -> str:
-    """The project page's path relative to the index directory (``projects/x.html``)."""
-    return f"{PROJECTS_DIR}/{project}.html"
 
 
 def _newest_first(files: Iterable[PageFile]) -> list[PageFile]:

@@ -10,87 +10,29 @@ once the landing page no longer links it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from packaging.utils import canonicalize_version
-
-from buildout.privateindex.dists.filenames import parse_yank
 from buildout.privateindex.dists.model import DistFile
-from buildout.privateindex.engine import fsutil, landing, render
+from buildout.privateindex.engine import fsutil
 from buildout.privateindex.engine.durable import SyncBatch
+from buildout.privateindex.engine.paths import PROJECTS_DIR, project_page_name
 from buildout.privateindex.engine.provenancestate import FileProvenance
+from buildout.privateindex.engine.settings import FORMAT_VERSION, RenderSettings
 from buildout.privateindex.engine.state import IndexState
+
+if TYPE_CHECKING:
+    from buildout.privateindex.engine.render import PageFile
 
 __all__ = ["FORMAT_VERSION", "PageWriter", "RenderSettings"]
 
 logger = logging.getLogger(__name__)
 
-#: Bump when the pages' format changes: every page is then rewritten.
-FORMAT_VERSION = "2"
 _HTML = "index.html"
 _JSON = "index.json"
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """What the pages depend on besides the files: base URL and yanks."""
-
-    base_url: str | None
-    #: Yank reasons by (normalized project, canonical version).
-    yanks: Mapping[tuple[str, str], str]
-    #: A digest of everything here and of :data:`FORMAT_VERSION`.
-    fingerprint: str
-    #: Releases whose upstream yank is cleared here: (project, canonical version).
-    unyanks: frozenset[tuple[str, str]] = frozenset()
-
-    @classmethod
-    def make(
-        cls, base_url: str | None, yank_specs: Sequence[str], unyank_specs: Sequence[str] = ()
-    ) -> RenderSettings:
-        """Settings from the build's options; YankSpecError for a bad spec."""
-        yanks: dict[tuple[str, str], str] = {}
-        for spec in yank_specs:
-            project, version, reason = parse_yank(spec)
-            yanks[(project, version)] = reason
-        unyanks = frozenset(parse_yank(spec)[:2] for spec in unyank_specs)
-        base = base_url.rstrip("/") if base_url else None
-        data: dict[str, object] = {
-            "format": FORMAT_VERSION,
-            "base_url": base,
-            "yanks": sorted(yanks.items()),
-        }
-        if unyanks:
-            data["unyanks"] = sorted(unyanks)
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-        return cls(base, yanks, digest, unyanks)
-
-    def yanked(self, dist: DistFile, upstream: str | None = None) -> str | None:
-        """The yank reason of ``dist`` (``""`` if none given), None if not yanked.
-
-        A ``yank`` of the user's wins, then an unyank, then the upstream's yank.
-        """
-        release = (dist.project, canonicalize_version(dist.version))
-        if release in self.yanks:
-            return self.yanks[release]
-        return None if release in self.unyanks else upstream
-
-    def page_file(
-        self, dist: DistFile, provenance: FileProvenance | None = None
-    ) -> render.PageFile:
-        """How a project page links ``dist``, given where it comes from."""
-        url = quote(dist.filename)
-        if self.base_url is not None:
-            url = f"{self.base_url}/{quote(dist.project)}/{url}"
-        if provenance is None:
-            return render.PageFile(dist, url, self.yanked(dist))
-        upload_time = provenance.upload_time(dist.mtime_ns)
-        return render.PageFile(dist, url, self.yanked(dist, provenance.yanked), upload_time)
 
 
 class PageWriter:
@@ -108,7 +50,7 @@ class PageWriter:
         #: Notes every page written, to be synced before the state commits.
         self.batch = batch if batch is not None else SyncBatch(out)
         self.simple = os.path.join(out, "simple")
-        self.people = os.path.join(out, landing.PROJECTS_DIR)
+        self.people = os.path.join(out, PROJECTS_DIR)
         self.settings = settings
         self.settings_changed = state.settings != settings.fingerprint
         self._state = state
@@ -161,9 +103,27 @@ class PageWriter:
         self.batch.note(path)
         self.written += 1
 
+    def _page_file(
+        self, dist: DistFile, provenance: FileProvenance | None = None
+    ) -> PageFile:
+        """How a project page links ``dist``, given where it comes from."""
+        from buildout.privateindex.engine.render import PageFile
+
+        url = quote(dist.filename)
+        if self.settings.base_url is not None:
+            url = f"{self.settings.base_url}/{quote(dist.project)}/{url}"
+        if provenance is None:
+            return PageFile(dist, url, self.settings.yanked(dist))
+        upload_time = provenance.upload_time(dist.mtime_ns)
+        return PageFile(dist, url, self.settings.yanked(dist, provenance.yanked), upload_time)
+
     def _project(self, project: str, dists: Sequence[DistFile]) -> None:
+        # The renderers are imported only when a page is written: a no-change
+        # rebuild (goal 3 in benchmarks/README.rst) never needs them.
+        from buildout.privateindex.engine import landing, render
+
         provenance = self._state.provenance(project)
-        files = [self.settings.page_file(dist, provenance.get(dist.filename)) for dist in dists]
+        files = [self._page_file(dist, provenance.get(dist.filename)) for dist in dists]
         directory = os.path.join(self.simple, project)
         fsutil.make_public_dirs(directory)
         self.batch.note(directory)
@@ -177,7 +137,7 @@ class PageWriter:
         self._state.set_section(project, row, len(dists), size)
 
     def _people_page(self, project: str) -> str:
-        return os.path.join(self.out, landing.project_page_name(project))
+        return os.path.join(self.out, project_page_name(project))
 
     def _remove_people_pages(self, everything: bool) -> None:
         """Remove the project pages for people of the emptied projects (of
@@ -209,6 +169,8 @@ class PageWriter:
 
         The state must already hold the files the pages list.
         """
+        from buildout.privateindex.engine import landing, render
+
         state = self._state
         changed = set(changed)
         if self.rerenders_all(full):
@@ -240,6 +202,8 @@ class PageWriter:
         return self.written
 
     def _log_unused_yanks(self) -> None:
+        from packaging.utils import canonicalize_version
+
         for project, version in sorted(self.settings.yanks):
             versions = {canonicalize_version(d.version) for d in self._state.project_dists(project)}
             if version not in versions:

@@ -14,16 +14,14 @@ import time
 
 from packaging.utils import canonicalize_name
 
-from buildout.privateindex.dists.filenames import sdist_suffix
-from buildout.privateindex.dists.model import Problem, ReadResult
+from buildout.privateindex.dists.model import Problem, ReadResult, sdist_suffix
 from buildout.privateindex.engine import durable, fsutil
 from buildout.privateindex.engine.pages import PageWriter
 from buildout.privateindex.engine.planning import Plan
 from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.engine.state import IndexState
-from buildout.privateindex.errors import IndexStateError
 
-__all__ = ["EarlyPages", "Placer", "cannot_write"]
+__all__ = ["EarlyPages", "Placer"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +62,6 @@ class Placer:
         logger.debug("added %s", dist.filename)
 
 
-def cannot_write(exc: OSError, out: str) -> IndexStateError:
-    return IndexStateError(exc.filename or out, f"cannot write the index: {exc.strerror or exc}")
-
-
 def _project_guess(filename: str) -> str:
     """The project a distribution's file name names: a guess, its metadata decides."""
     suffix = sdist_suffix(filename)
@@ -103,5 +97,5 @@ class EarlyPages:
             try:
                 self.writer.write_project(guess)
             except OSError as exc:
-                raise cannot_write(exc, self.writer.out) from exc
+                raise fsutil.cannot_write(exc, self.writer.out) from exc
             self.written.add(guess)

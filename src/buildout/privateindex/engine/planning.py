@@ -20,12 +20,15 @@ import logging
 import os
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from buildout.privateindex.dists.model import DistFile, Problem, ReadResult
-from buildout.privateindex.engine.reading import ReadOutcome
 from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.engine.state import FileRow, IndexState, ScanEntry, dist_to_row
 from buildout.privateindex.errors import ConflictError
+
+if TYPE_CHECKING:
+    from buildout.privateindex.engine.reading import ReadOutcome
 
 __all__ = ["Plan", "make_plan"]
 

@@ -18,8 +18,13 @@ import stat as stat_module
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from buildout.privateindex.dists.filenames import classify
-from buildout.privateindex.dists.model import EGG_SUFFIX, SDIST_SUFFIXES, WHEEL_SUFFIX, Problem
+from buildout.privateindex.dists.model import (
+    EGG_SUFFIX,
+    SDIST_SUFFIXES,
+    WHEEL_SUFFIX,
+    Problem,
+    classify,
+)
 from buildout.privateindex.engine.fsutil import is_within
 from buildout.privateindex.engine.state import STATE_DIR
 from buildout.privateindex.errors import SourceError

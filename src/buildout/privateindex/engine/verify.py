@@ -17,9 +17,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urldefrag, urlsplit
 
-import filelock
 from packaging.utils import canonicalize_name
 
+from buildout.privateindex.engine import locking
 from buildout.privateindex.engine.buildreqs import check_index
 from buildout.privateindex.engine.fsutil import LOCK_MODE
 from buildout.privateindex.engine.pageread import (
@@ -280,10 +280,10 @@ def verify_index(
         if notes is not None:
             notes.extend(first_notes)
         return problems
-    lock = filelock.FileLock(lock_path, timeout=lock_timeout, mode=LOCK_MODE)
+    lock = locking.held(lock_path, lock_timeout, LOCK_MODE)
     try:
-        lock.acquire()
-    except filelock.Timeout:
+        lock.__enter__()
+    except locking.LockTimeout:
         remark = f"a build held the lock for {lock_timeout:g} s: problems may be a build's"
     except OSError as exc:
         remark = f"cannot take the lock ({exc.strerror or exc}): problems may be a build's"
@@ -291,7 +291,7 @@ def verify_index(
         try:
             return _Verifier(root, notes).run()
         finally:
-            lock.release()
+            lock.__exit__(None, None, None)
     if notes is not None:
         notes.extend([*first_notes, remark])
     return problems

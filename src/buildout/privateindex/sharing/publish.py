@@ -33,8 +33,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import filelock
-
+from buildout.privateindex.engine import locking
 from buildout.privateindex.engine.fsutil import LOCK_MODE
 from buildout.privateindex.engine.state import STATE_DIR
 from buildout.privateindex.errors import IndexStateError
@@ -114,15 +113,11 @@ def _build_lock(root: Path) -> Iterator[None]:
     if not (root / STATE_DIR).is_dir():
         yield
         return
-    lock = filelock.FileLock(root / STATE_DIR / "lock", timeout=LOCK_TIMEOUT, mode=LOCK_MODE)
     try:
-        lock.acquire()
-    except filelock.Timeout:
+        with locking.held(root / STATE_DIR / "lock", LOCK_TIMEOUT, LOCK_MODE):
+            yield
+    except locking.LockTimeout:
         raise IndexStateError(root, f"a build held the lock for {LOCK_TIMEOUT}s") from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def publish(
