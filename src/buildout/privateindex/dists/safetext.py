@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["printable", "without_controls"]
+__all__ = ["CONTROL_CHARACTERS", "printable", "without_controls"]
 
-# C0 and C1 controls and DEL (tab and newline included: no page field or
-# printed name needs one), and the bidirectional formatting characters.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+#: C0 and C1 controls and DEL (tab and newline included: no page field or
+#: printed name needs one), and the bidirectional formatting characters, as
+#: the inside of a regular expression's character set.
+CONTROL_CHARACTERS = "\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+_CONTROLS = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def printable(text: str) -> str:

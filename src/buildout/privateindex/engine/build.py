@@ -200,13 +200,18 @@ def _build(
         logger.debug("reading %d new or changed file(s)", len(plan.to_read))
         placer = Placer(simple, state, plan, batch)
         if not prune and not writer.rerenders_all(recovering):
-            early = EarlyPages(writer, plan)
-        for outcome in read_files(plan.to_read, jobs=jobs, progress=progress):
+            early = EarlyPages(writer, plan, placer)
+        state.set_dirty(True)  # before the readers place the first file
+        fsutil.make_public_dirs(simple)
+        batch.note(simple)
+        outcomes = read_files(plan.to_read, jobs=jobs, progress=progress, place_into=simple)
+        for outcome in outcomes:
             result = plan.resolve(outcome)
             if result is not None:
-                placer.place(outcome.candidate, result)
+                placer.place(outcome.candidate, result, placed=outcome.placed)
             if early is not None:
                 early.settled(outcome.candidate.filename, result)
+        placer.flush()
     plan.to_read = []  # let the candidates go
     plan.finish()
     if placer is not None:

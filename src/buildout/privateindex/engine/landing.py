@@ -211,9 +211,11 @@ def _upload(page_file: PageFile) -> str:
 
 def _file_rows(project: str, files: Sequence[PageFile]) -> list[str]:
     rows: list[str] = []
-    newest = _newest_first(files)
+    groups: dict[object, list[PageFile]] = {}
+    for page_file in _newest_first(files):  # each group newest first too
+        groups.setdefault(_same_version(page_file.dist.version), []).append(page_file)
     for version in _distinct_versions(f.dist.version for f in files)[::-1]:
-        group = [f for f in newest if _same_version(f.dist.version) == _same_version(version)]
+        group = groups[_same_version(version)]
         for i, page_file in enumerate(group):
             dist = page_file.dist
             cells = []

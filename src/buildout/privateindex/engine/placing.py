@@ -14,12 +14,12 @@ import time
 
 from packaging.utils import canonicalize_name
 
-from buildout.privateindex.dists.model import Problem, ReadResult, sdist_suffix
+from buildout.privateindex.dists.model import Kind, Problem, ReadResult, sdist_suffix
 from buildout.privateindex.engine import durable, fsutil
 from buildout.privateindex.engine.pages import PageWriter
 from buildout.privateindex.engine.planning import Plan
 from buildout.privateindex.engine.scan import Candidate
-from buildout.privateindex.engine.state import IndexState
+from buildout.privateindex.engine.state import FileRow, IndexState
 
 __all__ = ["EarlyPages", "Placer"]
 
@@ -37,29 +37,39 @@ class Placer:
         self.made: set[str] = set()
         #: Files that could not be put in place.
         self.problems: list[Problem] = []
+        #: The rows of the files placed since the last :meth:`flush`.
+        self.pending: list[FileRow] = []
 
-    def place(self, candidate: Candidate, result: ReadResult) -> None:
-        self.state.set_dirty(True)  # before the first change to the index
+    def place(self, candidate: Candidate, result: ReadResult, *, placed: bool = False) -> None:
+        """Put a file new to the index in place (``placed``: its reader did),
+        then record it."""
         dist = result.dist
         directory = os.path.join(self.simple, dist.project)
         target = os.path.join(directory, dist.filename)
-        try:
-            if directory not in self.made:
+        if directory not in self.made:
+            self.made.add(directory)
+            self.batch.note(directory)
+        if not placed:
+            try:
                 fsutil.make_public_dirs(directory)
-                self.made.add(directory)
-                self.batch.note(directory)
-            fsutil.place_file(candidate.path, target, readable=candidate.readable)
-            self.batch.note(target)
-            if result.core_metadata is not None:
-                fsutil.write_atomic(target + ".metadata", result.core_metadata)
-                self.batch.note(target + ".metadata")
-        except OSError as exc:
-            reason = f"cannot copy into the index: {exc.strerror or exc}"
-            self.problems.append(Problem(candidate.path, reason))
-            return
-        self.state.add_file(self.plan.added(candidate, dist))
-        self.state.note_first_seen(dist.filename, time.time_ns())
+                fsutil.place_file(candidate.path, target, readable=candidate.readable)
+                if result.core_metadata is not None:
+                    fsutil.write_atomic(target + ".metadata", result.core_metadata)
+            except OSError as exc:
+                reason = f"cannot copy into the index: {exc.strerror or exc}"
+                self.problems.append(Problem(candidate.path, reason))
+                return
+        self.batch.note(target)
+        if dist.kind is Kind.WHEEL:
+            self.batch.note(target + ".metadata")
+        self.pending.append(self.plan.added(candidate, dist))
         logger.debug("added %s", dist.filename)
+
+    def flush(self) -> None:
+        """Record the files placed so far in the state (one statement for all)."""
+        if self.pending:
+            self.state.add_files(self.pending, time.time_ns())
+            self.pending = []
 
 
 def _project_guess(filename: str) -> str:
@@ -80,9 +90,10 @@ class EarlyPages:
     end, so a wrong guess costs time, never correctness.
     """
 
-    def __init__(self, writer: PageWriter, plan: Plan) -> None:
+    def __init__(self, writer: PageWriter, plan: Plan, placer: Placer) -> None:
         self.writer = writer
         self.plan = plan
+        self.placer = placer
         self.pending = collections.Counter(_project_guess(c.filename) for c in plan.to_read)
         #: Projects whose pages are written and still up to date.
         self.written: set[str] = set()
@@ -94,6 +105,7 @@ class EarlyPages:
         guess = _project_guess(filename)
         self.pending[guess] -= 1
         if self.pending[guess] == 0 and guess in self.plan.changed_projects:
+            self.placer.flush()  # the pages are written from the state
             try:
                 self.writer.write_project(guess)
             except OSError as exc:

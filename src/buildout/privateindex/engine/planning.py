@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from buildout.privateindex.dists.model import DistFile, Problem, ReadResult
+from buildout.privateindex.engine.newfiles import usable_project
 from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.engine.state import FileRow, IndexState, ScanEntry, dist_to_row
 from buildout.privateindex.errors import ConflictError
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["Plan", "make_plan"]
 
 logger = logging.getLogger(__name__)
-
-#: A normalized project name is safe as a directory name and in URLs.
-_PROJECT = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
 
 class Plan:
     """What a build does; filled by :func:`make_plan`, :meth:`resolve` and :meth:`added`."""
@@ -65,6 +61,9 @@ class Plan:
         self.scans: list[tuple[str, ScanEntry]] = []
         #: The rows of the files added so far, by file name.
         self.rows: dict[str, FileRow] = {}
+        #: Whether the index held no file when the build began (a cold build:
+        #: no file needs looking up in the state).
+        self.was_empty = state.count_files() == 0
 
     def _conflict(self, candidate: Candidate, other: str, kept: str) -> None:
         error = ConflictError(
@@ -123,11 +122,13 @@ class Plan:
                 )
             return None
         dist = outcome.result.dist
-        if dist.filename != candidate.filename or not _PROJECT.fullmatch(dist.project):
+        if dist.filename != candidate.filename or not usable_project(dist.project):
             reason = f"unusable file name or project name {dist.project!r}"
             self.problems.append(Problem(candidate.path, reason))
             return None
-        row = self.rows.get(dist.filename) or self.state.file_row(dist.filename)
+        row = self.rows.get(dist.filename)
+        if row is None and not self.was_empty:
+            row = self.state.file_row(dist.filename)
         if row is None:
             return outcome.result
         indexed = row.sha256 == dist.sha256

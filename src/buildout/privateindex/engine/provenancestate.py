@@ -58,11 +58,11 @@ class ProvenanceRecords:
     def _write(self, sql: str, args: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
 
-    def note_first_seen(self, filename: str, now_ns: int) -> None:
-        """Record that the index holds ``filename`` since ``now_ns`` (if not known)."""
+    def note_first_seen(self, filenames: Iterable[str], now_ns: int) -> None:
+        """Record that the index holds ``filenames`` since ``now_ns`` (where not known)."""
         self._write(
             "INSERT OR IGNORE INTO provenance (filename, first_seen_ns) VALUES (?, ?)",
-            [(filename, now_ns)],
+            ((filename, now_ns) for filename in filenames),
         )
 
     def forget_provenance(self, filenames: Iterable[str]) -> None:

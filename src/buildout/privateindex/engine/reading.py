@@ -2,12 +2,15 @@
 
 Reading a file means hashing all of it and parsing its metadata: CPU bound,
 so it runs in a pool of processes.  Bad input never raises here: each file
-yields a :class:`ReadOutcome`, good or bad.
+yields a :class:`ReadOutcome`, good or bad.  Given the index's ``simple/``
+directory, the reader of a file new to the index also puts it in place
+there (see :mod:`.newfiles`).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import dataclasses
 import itertools
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     import concurrent.futures
 
 from buildout.privateindex.dists.model import DistFile, ReadResult
+from buildout.privateindex.engine.newfiles import NewFiles, usable_project
 from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.errors import DistributionError, NotADistributionError
 
@@ -43,7 +47,9 @@ class ReadOutcome:
 
     ``skipped`` marks files that are no distribution at all (a plain
     tarball); ``cacheable`` errors depend on the file's content only (not an
-    OSError), so they can be remembered until the file changes.
+    OSError), so they can be remembered until the file changes.  ``placed``
+    says that the reader put the file and its ``.metadata`` in place (then
+    ``result.core_metadata`` is None: it is on disk).
     """
 
     candidate: Candidate
@@ -51,56 +57,75 @@ class ReadOutcome:
     error: str | None = None
     skipped: bool = False
     cacheable: bool = True
+    placed: bool = False
 
 
 #: The picklable form of an outcome, as a worker process returns it.  Plain
 #: tuples: frozen, slotted dataclasses do not unpickle on every Python.
-_Wire = tuple[tuple[object, ...] | None, bytes | None, str | None, bool, bool]
+_Wire = tuple[tuple[object, ...] | None, bytes | None, str | None, bool, bool, bool]
+#: What a reader is given: path, size, mtime, whether everyone may read it.
+_Item = tuple[str, int, int, bool]
+#: How a reading process places new files, if it does.
+_placer: NewFiles | None = None
 
 
-def _read_one(item: tuple[str, int, int]) -> _Wire:
+def _item(candidate: Candidate) -> _Item:
+    return (candidate.path, candidate.size, candidate.mtime_ns, candidate.readable)
+
+
+def _read_one(item: _Item, placer: NewFiles | None = None) -> _Wire:
     # Imported here: a build with nothing to read (a no-change rebuild) never
     # pays for the archive and metadata readers.
     from buildout.privateindex.dists import metadata
 
-    path, size, mtime_ns = item
+    path, size, mtime_ns, readable = item
     try:
         result = metadata.read_distribution(path)
     except NotADistributionError as exc:
-        return (None, None, f"skipped, not a distribution: {exc.reason}", True, True)
+        return (None, None, f"skipped, not a distribution: {exc.reason}", True, True, False)
     except DistributionError as exc:
-        return (None, None, exc.reason, False, True)
+        return (None, None, exc.reason, False, True, False)
     except OSError as exc:
-        return (None, None, f"cannot read: {exc.strerror or exc}", False, False)
+        return (None, None, f"cannot read: {exc.strerror or exc}", False, False, False)
     except Exception as exc:  # bad input must never stop a build
         logger.debug("unexpected error reading %s", path, exc_info=True)
-        return (None, None, f"cannot read: {type(exc).__name__}: {exc}", False, False)
-    if (result.dist.size, result.dist.mtime_ns) != (size, mtime_ns):
-        return (None, None, "cannot read: the file changed while the build ran", False, False)
-    fields = tuple(getattr(result.dist, f.name) for f in dataclasses.fields(DistFile))
-    return (fields, result.core_metadata, None, False, True)
+        return (None, None, f"cannot read: {type(exc).__name__}: {exc}", False, False, False)
+    dist = result.dist
+    if (dist.size, dist.mtime_ns) != (size, mtime_ns):
+        changed = "cannot read: the file changed while the build ran"
+        return (None, None, changed, False, False, False)
+    fields = tuple(getattr(dist, f.name) for f in dataclasses.fields(DistFile))
+    core_metadata = result.core_metadata
+    placed = False
+    if placer is not None and readable and usable_project(dist.project):
+        with contextlib.suppress(OSError):  # the main process tries again, and reports
+            placed = placer.place(path, dist, core_metadata)
+    return (fields, None if placed else core_metadata, None, False, True, placed)
 
 
 def _outcome(candidate: Candidate, wire: _Wire) -> ReadOutcome:
-    fields, core_metadata, error, skipped, cacheable = wire
+    fields, core_metadata, error, skipped, cacheable, placed = wire
     if fields is None:
         return ReadOutcome(candidate, None, error, skipped, cacheable)
     dist = DistFile(*fields)  # type: ignore[arg-type]
-    return ReadOutcome(candidate, ReadResult(dist, core_metadata))
+    return ReadOutcome(candidate, ReadResult(dist, core_metadata), placed=placed)
 
 
-def _serial(candidates: Sequence[Candidate]) -> Iterator[_Wire]:
+def _serial(candidates: Sequence[Candidate], simple: str | None) -> Iterator[_Wire]:
+    placer = NewFiles(simple) if simple is not None else None
     for candidate in candidates:
-        yield _read_one((candidate.path, candidate.size, candidate.mtime_ns))
+        yield _read_one(_item(candidate), placer)
 
 
-def _read_chunk(items: list[tuple[str, int, int]]) -> list[_Wire]:
-    return [_read_one(item) for item in items]
+def _read_chunk(items: list[_Item]) -> list[_Wire]:
+    return [_read_one(item, _placer) for item in items]
 
 
-def _die_with_parent(parent: int) -> None:
+def _start_worker(parent: int, simple: str | None) -> None:
     """Make a worker die with the build (Linux): a killed build must leave no
     worker behind, blocked for ever on a queue nobody writes to."""
+    global _placer
+    _placer = NewFiles(simple) if simple is not None else None
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -111,7 +136,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
+def _parallel(candidates: Sequence[Candidate], jobs: int, simple: str | None) -> Iterator[_Wire]:
     """Read in ``jobs`` processes, with a bounded number of files in flight.
 
     Files go to the workers in chunks (fewer round trips), and only a few
@@ -127,14 +152,14 @@ def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
     pool: concurrent.futures.ProcessPoolExecutor | None = None
     try:
         pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),)
+            max_workers=jobs, initializer=_start_worker, initargs=(os.getpid(), simple)
         )
         pending: collections.deque[concurrent.futures.Future[list[_Wire]]] = collections.deque()
         starts = iter(range(0, len(candidates), chunksize))
         while True:
             for start in itertools.islice(starts, ahead - len(pending)):
                 chunk = candidates[start : start + chunksize]
-                items = [(c.path, c.size, c.mtime_ns) for c in chunk]
+                items = [_item(c) for c in chunk]
                 pending.append(pool.submit(_read_chunk, items))
             if not pending:
                 break
@@ -144,7 +169,7 @@ def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
     except (BrokenProcessPool, OSError, NotImplementedError) as exc:
         # A worker died (or no pool can be had here): read the rest in-process.
         logger.warning("parallel reading failed (%s); reading in this process", exc)
-        yield from _serial(candidates[done:])
+        yield from _serial(candidates[done:], simple)
     finally:
         if pool is not None:
             # Also when the caller stops early (an exception, ^C): drop the rest.
@@ -152,9 +177,16 @@ def _parallel(candidates: Sequence[Candidate], jobs: int) -> Iterator[_Wire]:
 
 
 def read_files(
-    candidates: Sequence[Candidate], *, jobs: int = 1, progress: Progress | None = None
+    candidates: Sequence[Candidate],
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    place_into: str | None = None,
 ) -> Iterator[ReadOutcome]:
     """Read ``candidates`` with up to ``jobs`` processes; outcomes in input order.
+
+    With ``place_into`` (the index's ``simple/`` directory), each file that
+    can be placed there as a new entry is (see :mod:`.newfiles`).
 
     The outcomes are yielded as they come, so that the caller can act on
     each (and let it go) while the others are being read.
@@ -162,10 +194,10 @@ def read_files(
     """
     total = len(candidates)
     if jobs > 1 and total > PARALLEL_THRESHOLD:
-        wires = _parallel(candidates, min(jobs, total))
+        wires = _parallel(candidates, min(jobs, total), place_into)
         logger.debug("reading %d file(s) with %d processes", total, min(jobs, total))
     else:
-        wires = _serial(candidates)
+        wires = _serial(candidates, place_into)
     for done, (candidate, wire) in enumerate(zip(candidates, wires, strict=True), 1):
         yield _outcome(candidate, wire)
         if progress is not None:

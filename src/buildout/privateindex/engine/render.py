@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -23,7 +24,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from buildout.privateindex.dists.model import DistFile
-from buildout.privateindex.dists.safetext import without_controls
+from buildout.privateindex.dists.safetext import CONTROL_CHARACTERS, without_controls
 from buildout.privateindex.engine.mediatypes import HTML_TYPE, HTML_V1_TYPE, JSON_TYPE
 
 __all__ = [
@@ -48,6 +49,8 @@ API_VERSION = "1.1"
 _EPOCH = datetime.datetime(1970, 1, 1)
 _NO_VERSION = Version("0")
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+#: What :func:`_e` changes: what HTML escapes, and what ``without_controls`` removes.
+_SPECIAL = re.compile(f"[&<>\"'{CONTROL_CHARACTERS}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ class PageFile:
 def _e(text: str) -> str:
     """HTML-escaped, without control characters (no page needs one, and they
     are not allowed in HTML)."""
+    if _SPECIAL.search(text) is None:  # most texts: names, versions, hashes
+        return text
     return escape(without_controls(text), quote=True)
 
 

@@ -223,7 +223,14 @@ class IndexState(ProvenanceRecords):
 
     def add_file(self, row: FileRow) -> None:
         """Record a file added to the index (replacing a row of the same name)."""
-        self._write(schema.ADD_FILE, [row])
+        self.add_files([row], None)
+
+    def add_files(self, rows: Sequence[FileRow], now_ns: int | None) -> None:
+        """Record files added to the index (replacing rows of the same names),
+        and, with ``now_ns``, that the index holds them since then (if not known)."""
+        self._write(schema.ADD_FILE, rows)
+        if now_ns is not None:
+            self.note_first_seen([row.filename for row in rows], now_ns)
 
     def remove_files(self, filenames: Iterable[str]) -> None:
         """Forget files removed from the index."""
