@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 #: What a build reports with ``progress(done, total)`` as it reads files.
 Progress = Callable[[int, int], None]
+#: Files read between two recordings of what was read in the state.
+_BATCH = 512
 
 
 @dataclass
@@ -205,19 +207,20 @@ def _build(
         fsutil.make_public_dirs(simple)
         batch.note(simple)
         outcomes = read_files(plan.to_read, jobs=jobs, progress=progress, place_into=simple)
-        for outcome in outcomes:
+        for n, outcome in enumerate(outcomes, 1):
             result = plan.resolve(outcome)
             if result is not None:
                 placer.place(outcome.candidate, result, placed=outcome.placed)
             if early is not None:
                 early.settled(outcome.candidate.filename, result)
+            if n % _BATCH == 0:
+                placer.flush()  # memory stays flat however many files are read
         placer.flush()
     plan.to_read = []  # let the candidates go
     plan.finish()
     if placer is not None:
         plan.problems += placer.problems
-    state.record_scans(plan.scans)
-    plan.scans = []
+    state.record_scans(plan.take_scans())
     report = BuildReport()
     refreshed = state.record_upstream(provenance) if provenance else set()
     if plan.additions or plan.pruned or lost or refreshed or writer.needs_work(recovering):

@@ -19,7 +19,7 @@ from buildout.privateindex.engine import durable, fsutil
 from buildout.privateindex.engine.pages import PageWriter
 from buildout.privateindex.engine.planning import Plan
 from buildout.privateindex.engine.scan import Candidate
-from buildout.privateindex.engine.state import FileRow, IndexState
+from buildout.privateindex.engine.state import IndexState
 
 __all__ = ["EarlyPages", "Placer"]
 
@@ -37,8 +37,6 @@ class Placer:
         self.made: set[str] = set()
         #: Files that could not be put in place.
         self.problems: list[Problem] = []
-        #: The rows of the files placed since the last :meth:`flush`.
-        self.pending: list[FileRow] = []
 
     def place(self, candidate: Candidate, result: ReadResult, *, placed: bool = False) -> None:
         """Put a file new to the index in place (``placed``: its reader did),
@@ -62,14 +60,16 @@ class Placer:
         self.batch.note(target)
         if dist.kind is Kind.WHEEL:
             self.batch.note(target + ".metadata")
-        self.pending.append(self.plan.added(candidate, dist))
+        self.plan.added(candidate, dist)
         logger.debug("added %s", dist.filename)
 
     def flush(self) -> None:
-        """Record the files placed so far in the state (one statement for all)."""
-        if self.pending:
-            self.state.add_files(self.pending, time.time_ns())
-            self.pending = []
+        """Record in the state what the plan collected since the last call:
+        the rows of the files placed, the scan cache entries (a statement each)."""
+        rows = self.plan.take_rows()
+        if rows:
+            self.state.add_files(rows, time.time_ns())
+        self.state.record_scans(self.plan.take_scans())
 
 
 def _project_guess(filename: str) -> str:

@@ -10,8 +10,11 @@ changes in an index: the first file (already indexed, else first in source
 order) wins, and any other content under that name is a conflict.
 
 Memory: the plan keeps the candidates to read and the names of the files it
-adds, never a record per source file, so that a rebuild of a large, mostly
-unchanged index stays small.
+adds, never a record per source file, so that a rebuild of a
+large, mostly unchanged index stays small, and a cold build of 50,000 files
+too (``benchmarks/README.rst``, goal 4): the rows and scan cache entries it
+collects are handed to the build as they come (:meth:`Plan.take_rows`,
+:meth:`Plan.take_scans`), which records them in batches.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ class Plan:
         self.simple = simple
         self.problems: list[Problem] = []
         self.to_read: list[Candidate] = []
-        #: The names of the files added (their records are in the state).
+        #: The names of the files added (their rows are in :attr:`rows`
+        #: until the build records them in the state).
         self.additions: set[str] = set()
         #: Projects whose files change (including those that may become empty).
         self.changed_projects: set[str] = set()
@@ -59,7 +63,7 @@ class Plan:
         self.dropped: list[str] = []
         #: Scan cache entries for the build to record, by source path.
         self.scans: list[tuple[str, ScanEntry]] = []
-        #: The rows of the files added so far, by file name.
+        #: The rows of the files added that the state does not hold yet, by file name.
         self.rows: dict[str, FileRow] = {}
         #: Whether the index held no file when the build began (a cold build:
         #: no file needs looking up in the state).
@@ -126,8 +130,11 @@ class Plan:
             reason = f"unusable file name or project name {dist.project!r}"
             self.problems.append(Problem(candidate.path, reason))
             return None
-        row = self.rows.get(dist.filename)
-        if row is None and not self.was_empty:
+        if dist.filename in self.additions:  # from another source of this build
+            row = self.rows.get(dist.filename) or self.state.file_row(dist.filename)
+        elif self.was_empty:
+            row = None
+        else:
             row = self.state.file_row(dist.filename)
         if row is None:
             return outcome.result
@@ -149,6 +156,17 @@ class Plan:
         size, mtime_ns = candidate.signature
         self._record(candidate, ScanEntry(size, mtime_ns, dist.filename, dist.sha256, None, 0, 1))
         return row
+
+    def take_rows(self) -> list[FileRow]:
+        """The rows of the files added since the last call, for the state."""
+        rows = list(self.rows.values())
+        self.rows = {}
+        return rows
+
+    def take_scans(self) -> list[tuple[str, ScanEntry]]:
+        """The scan cache entries collected since the last call, for the state."""
+        scans, self.scans = self.scans, []
+        return scans
 
     def lose(self, lost: dict[str, str]) -> None:
         """Note the files the index lost: their projects' pages change."""

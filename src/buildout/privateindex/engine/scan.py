@@ -44,14 +44,22 @@ def store_path(output: str | os.PathLike[str]) -> str:
 
 
 class Candidate(NamedTuple):
-    """A file that may be a distribution, with what its one stat told."""
+    """A file that may be a distribution, with what its one stat told.
+
+    A build holds one per file to read, so it is kept small: the file name
+    is not stored but taken from the path when asked for.
+    """
 
     path: str
-    filename: str
     size: int
     mtime_ns: int
     #: Whether everyone may read it (then the index may hard link it).
     readable: bool = True
+
+    @property
+    def filename(self) -> str:
+        """The file's name."""
+        return os.path.basename(self.path)
 
     @property
     def signature(self) -> tuple[int, int]:
@@ -145,12 +153,12 @@ class _Scanner:
         logger.debug("%s: %s", path, reason)
         self.problems.append(Problem(path, reason))
 
-    def file(self, path: str, filename: str, st: os.stat_result) -> Iterator[Candidate]:
+    def file(self, path: str, st: os.stat_result) -> Iterator[Candidate]:
         if path in self.given:
             if path in self.produced:
                 return
             self.produced.add(path)
-        yield Candidate(path, filename, st.st_size, st.st_mtime_ns, bool(st.st_mode & 0o004))
+        yield Candidate(path, st.st_size, st.st_mtime_ns, bool(st.st_mode & 0o004))
 
     def enter(self, path: str, st: os.stat_result, ancestors: set[tuple[int, int]]) -> _Dir | None:
         """The listing of directory ``path`` to scan, or None if it is not to be scanned."""
@@ -216,11 +224,10 @@ class _Scanner:
             elif not stat_module.S_ISREG(entry_st.st_mode):
                 self.problem(entry_path, "not a regular file")
             elif given and entry_path in given:
-                yield from self.file(entry_path, name, entry_st)
+                yield from self.file(entry_path, entry_st)
             else:
                 yield Candidate(
                     entry_path,
-                    name,
                     entry_st.st_size,
                     entry_st.st_mtime_ns,
                     bool(entry_st.st_mode & 0o004),
@@ -240,7 +247,7 @@ class _Scanner:
             elif classify(os.path.basename(source)) is None:
                 self.problem(source, "not a distribution file name (.whl, .egg or an sdist)")
             else:
-                yield from self.file(source, os.path.basename(source), st)
+                yield from self.file(source, st)
 
 
 def iter_candidates(
