@@ -36,6 +36,7 @@ __all__ = [
     "TAR_MODES",
     "HashingReader",
     "read_tar",
+    "read_tar_bytes",
     "too_big",
     "topdir",
 ]
@@ -181,26 +182,43 @@ def too_big(path: str, member: str, size: int, limit: int) -> DistributionError:
     )
 
 
+def _scan_tar(
+    path: str, fileobj: HashingReader | io.BytesIO, suffix: str
+) -> tuple[bytes | None, bytes | None, int]:
+    """PKG-INFO, pyproject.toml, and how far (decompressed) the tarball was read."""
+    try:
+        with tarfile.open(
+            fileobj=fileobj, mode=TAR_MODES[suffix], bufsize=_TAR_BUFSIZE, tarinfo=_BoundedTarInfo
+        ) as tf:
+            pkg_info, pyproject = _find_members(path, tf)
+            return pkg_info, pyproject, tf.offset
+    except _OverLimit as exc:
+        raise DistributionError(path, f"refused: {exc}") from None
+
+
+def _check_trailer(path: str, suffix: str, tail: bytes, offset: int) -> None:
+    if not _tar_trailer_ok(suffix, tail, offset):
+        raise DistributionError(
+            path, "corrupt or truncated sdist: the compressed data does not end properly"
+        )
+
+
 def read_tar(
     path: str, f: io.BufferedIOBase, suffix: str, size: int
 ) -> tuple[bytes | None, bytes | None, HashingReader]:
     """Stream a tarball once: PKG-INFO, pyproject.toml, and the file's hash."""
     reader = HashingReader(f)
-    mode = TAR_MODES[suffix]
-    try:
-        with tarfile.open(
-            fileobj=reader, mode=mode, bufsize=_TAR_BUFSIZE, tarinfo=_BoundedTarInfo
-        ) as tf:
-            pkg_info, pyproject = _find_members(path, tf)
-            offset = tf.offset
-    except _OverLimit as exc:
-        raise DistributionError(path, f"refused: {exc}") from None
+    pkg_info, pyproject, offset = _scan_tar(path, reader, suffix)
     reader.read_rest(size)
-    if not _tar_trailer_ok(suffix, reader.tail, offset):
-        raise DistributionError(
-            path, "corrupt or truncated sdist: the compressed data does not end properly"
-        )
+    _check_trailer(path, suffix, reader.tail, offset)
     return pkg_info, pyproject, reader
+
+
+def read_tar_bytes(path: str, data: bytes, suffix: str) -> tuple[bytes | None, bytes | None]:
+    """What :func:`read_tar` reads, of a whole tarball in memory (hashed by the caller)."""
+    pkg_info, pyproject, offset = _scan_tar(path, io.BytesIO(data), suffix)
+    _check_trailer(path, suffix, data[-_TAIL_SIZE:], offset)
+    return pkg_info, pyproject
 
 
 def _find_members(path: str, tf: tarfile.TarFile) -> tuple[bytes | None, bytes | None]:

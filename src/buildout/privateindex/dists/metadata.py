@@ -18,6 +18,7 @@ from buildout.privateindex.dists.archives import (
     TAR_MODES,
     HashingReader,
     read_tar,
+    read_tar_bytes,
 )
 from buildout.privateindex.dists.coreheaders import used_values
 from buildout.privateindex.dists.filenames import check_filename, classify, parse_yank, sdist_suffix
@@ -148,15 +149,19 @@ def _read_archive(
     path: str, kind: Kind, suffix: str | None, size: int
 ) -> tuple[bytes | None, bytes | None, str, int]:
     """Core metadata, pyproject.toml, sha256 and the number of bytes read (and hashed)."""
-    tar = kind is Kind.SDIST and suffix in TAR_MODES
-    data = None if tar or size > MAX_WHOLE_FILE else _read_whole(path, size)
+    tar = suffix if kind is Kind.SDIST and suffix in TAR_MODES else None
+    data = None if size > MAX_WHOLE_FILE else _read_whole(path, size)
     if data is not None:  # one read, one pass of hashing, an archive in memory
-        found = read_zip_bytes(path, data, kind)
-        metadata, pyproject = read_zip(path, io.BytesIO(data), kind) if found is None else found
+        if tar is not None:
+            metadata, pyproject = read_tar_bytes(path, data, tar)
+        elif (found := read_zip_bytes(path, data, kind)) is not None:
+            metadata, pyproject = found
+        else:
+            metadata, pyproject = read_zip(path, io.BytesIO(data), kind)
         return metadata, pyproject, hashlib.sha256(data).hexdigest(), len(data)
     with open(path, "rb") as f:
-        if tar:
-            metadata, pyproject, reader = read_tar(path, f, suffix, size)  # type: ignore[arg-type]
+        if tar is not None:
+            metadata, pyproject, reader = read_tar(path, f, tar, size)
         else:  # too big to hold, or bigger than it was
             metadata, pyproject = read_zip(path, f, kind)
             f.seek(0)
