@@ -43,8 +43,11 @@ from buildout.privateindex.errors import DistributionError
 
 __all__ = ["MAX_WHOLE_FILE", "read_zip", "read_zip_bytes", "zip_members"]
 
-#: The largest file read whole, with one read, and hashed from memory.
-MAX_WHOLE_FILE = 8 << 20
+#: The largest file read whole, with one read, and hashed from memory.  What
+#: that saves is per file (about 0.1 ms); above 4 to 8 MiB, allocating and
+#: filling the buffer costs more than it saves (measured: a 4 MiB wheel read
+#: 4 % faster whole, an 8 MiB one 6 % slower).
+MAX_WHOLE_FILE = 4 << 20
 
 # The records of the zip format (APPNOTE.TXT 4.3), as zipfile names them.
 _END = struct.Struct("<4s4H2LH")  # end of central directory, no comment
