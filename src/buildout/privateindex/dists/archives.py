@@ -2,7 +2,7 @@
 
 A tar sdist is decompressed in one pass that stops once its ``PKG-INFO`` and
 ``pyproject.toml`` are read; the whole file is hashed by the same pass.  A
-zip (wheel, egg, zip sdist) is read from its central directory.
+zip (wheel, egg, zip sdist) is read from its central directory (zipread.py).
 
 Whatever an archive claims, what it makes this process hold is bounded: an
 archive is a compressed file, and a 1 MB wheel can inflate to gigabytes.
@@ -18,16 +18,12 @@ from __future__ import annotations
 import hashlib
 import io
 import lzma
-import os
 import struct
 import tarfile
 import zipfile
 import zlib
 from typing import Literal
 
-from packaging.utils import canonicalize_name
-
-from buildout.privateindex.dists.model import Kind
 from buildout.privateindex.errors import DistributionError
 
 __all__ = [
@@ -40,7 +36,9 @@ __all__ = [
     "TAR_MODES",
     "HashingReader",
     "read_tar",
-    "read_zip",
+    "read_tar_bytes",
+    "too_big",
+    "topdir",
 ]
 
 #: The largest core metadata file (METADATA, PKG-INFO) read.
@@ -178,10 +176,31 @@ def topdir(name: str, basename: str) -> str | None:
     return None
 
 
-def _too_big(path: str, member: str, size: int, limit: int) -> DistributionError:
+def too_big(path: str, member: str, size: int, limit: int) -> DistributionError:
     return DistributionError(
         path, f"{member} is {size} bytes, more than the {_mib(limit)} this reads"
     )
+
+
+def _scan_tar(
+    path: str, fileobj: HashingReader | io.BytesIO, suffix: str
+) -> tuple[bytes | None, bytes | None, int]:
+    """PKG-INFO, pyproject.toml, and how far (decompressed) the tarball was read."""
+    try:
+        with tarfile.open(
+            fileobj=fileobj, mode=TAR_MODES[suffix], bufsize=_TAR_BUFSIZE, tarinfo=_BoundedTarInfo
+        ) as tf:
+            pkg_info, pyproject = _find_members(path, tf)
+            return pkg_info, pyproject, tf.offset
+    except _OverLimit as exc:
+        raise DistributionError(path, f"refused: {exc}") from None
+
+
+def _check_trailer(path: str, suffix: str, tail: bytes, offset: int) -> None:
+    if not _tar_trailer_ok(suffix, tail, offset):
+        raise DistributionError(
+            path, "corrupt or truncated sdist: the compressed data does not end properly"
+        )
 
 
 def read_tar(
@@ -189,21 +208,17 @@ def read_tar(
 ) -> tuple[bytes | None, bytes | None, HashingReader]:
     """Stream a tarball once: PKG-INFO, pyproject.toml, and the file's hash."""
     reader = HashingReader(f)
-    mode = TAR_MODES[suffix]
-    try:
-        with tarfile.open(
-            fileobj=reader, mode=mode, bufsize=_TAR_BUFSIZE, tarinfo=_BoundedTarInfo
-        ) as tf:
-            pkg_info, pyproject = _find_members(path, tf)
-            offset = tf.offset
-    except _OverLimit as exc:
-        raise DistributionError(path, f"refused: {exc}") from None
+    pkg_info, pyproject, offset = _scan_tar(path, reader, suffix)
     reader.read_rest(size)
-    if not _tar_trailer_ok(suffix, reader.tail, offset):
-        raise DistributionError(
-            path, "corrupt or truncated sdist: the compressed data does not end properly"
-        )
+    _check_trailer(path, suffix, reader.tail, offset)
     return pkg_info, pyproject, reader
+
+
+def read_tar_bytes(path: str, data: bytes, suffix: str) -> tuple[bytes | None, bytes | None]:
+    """What :func:`read_tar` reads, of a whole tarball in memory (hashed by the caller)."""
+    pkg_info, pyproject, offset = _scan_tar(path, io.BytesIO(data), suffix)
+    _check_trailer(path, suffix, data[-_TAIL_SIZE:], offset)
+    return pkg_info, pyproject
 
 
 def _find_members(path: str, tf: tarfile.TarFile) -> tuple[bytes | None, bytes | None]:
@@ -237,62 +252,8 @@ def _find_members(path: str, tf: tarfile.TarFile) -> tuple[bytes | None, bytes |
 
 def _extract(path: str, tf: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> bytes:
     if member.size > limit:
-        raise _too_big(path, member.name, member.size, limit)
+        raise too_big(path, member.name, member.size, limit)
     fileobj = tf.extractfile(member)
     if fileobj is None:  # pragma: no cover - regular files always have data
         raise tarfile.ReadError(f"cannot read {member.name}")
     return fileobj.read()
-
-
-def _zip_read(path: str, zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    """A member, refused when its declared or actual size is over ``limit``."""
-    declared = zf.getinfo(name).file_size
-    if declared > limit:
-        raise _too_big(path, name, declared, limit)
-    with zf.open(name) as member:
-        data = member.read(limit + 1)
-    if len(data) > limit:  # pragma: no cover - zipfile stops at the declared size
-        raise _too_big(path, name, len(data), limit)
-    return data
-
-
-def read_zip(path: str, f: io.BufferedIOBase, kind: Kind) -> tuple[bytes | None, bytes | None]:
-    """The core metadata and (sdists) pyproject.toml of a zip archive."""
-    with zipfile.ZipFile(f) as zf:
-        names = zf.namelist()
-        if kind is Kind.EGG:
-            wanted = ["EGG-INFO/PKG-INFO"] if "EGG-INFO/PKG-INFO" in names else []
-        elif kind is Kind.WHEEL:
-            dist_info = _dist_info_dir(path, names)
-            wanted = [m for m in (f"{dist_info}/METADATA",) if m in names]
-        else:  # like a tar sdist: the first top-level PKG-INFO in archive order
-            wanted = [n for n in names if n.endswith("/PKG-INFO") and topdir(n, "PKG-INFO")][:1]
-        if not wanted:
-            return None, None
-        pyproject = None
-        if kind is Kind.SDIST:
-            candidate = wanted[0].rpartition("/")[0] + "/pyproject.toml"
-            if candidate in names:
-                pyproject = _zip_read(path, zf, candidate, MAX_PYPROJECT_BYTES)
-        return _zip_read(path, zf, wanted[0], MAX_METADATA_BYTES), pyproject
-
-
-def _dist_info_dir(path: str, names: list[str]) -> str:
-    """A wheel's one top-level ``.dist-info`` directory, checked as pip checks it.
-
-    pip (``wheel_dist_info_dir``) refuses a wheel with no such directory, with
-    several, or with one whose normalized name does not start with the
-    project name in the file name: an index must not offer what pip refuses.
-    """
-    found = sorted({top for n in names if (top := n.partition("/")[0]).endswith(".dist-info")})
-    if not found:
-        raise DistributionError(path, "no *.dist-info/METADATA in the wheel")
-    if len(found) > 1:
-        listed = ", ".join(repr(d) for d in found)
-        raise DistributionError(path, f"more than one .dist-info directory: {listed}")
-    wheel_name = canonicalize_name(os.path.basename(path).partition("-")[0])
-    if not canonicalize_name(found[0]).startswith(wheel_name):
-        raise DistributionError(
-            path, f"the .dist-info directory {found[0]!r} is not named for {wheel_name!r}"
-        )
-    return found[0]

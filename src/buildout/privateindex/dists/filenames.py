@@ -119,7 +119,14 @@ def _legacy_sdist_version(filename: str, name: str) -> str | None:
     return None
 
 
-def check_filename(filename: str, name: str, version: str) -> None:
+def check_filename(
+    filename: str,
+    name: str,
+    version: str,
+    *,
+    project: NormalizedName | None = None,
+    parsed_version: Version | None = None,
+) -> None:
     """
     Check that a distribution's file name agrees with its metadata.
 
@@ -131,6 +138,8 @@ def check_filename(filename: str, name: str, version: str) -> None:
     :param str filename: The file name (not a path).
     :param str name: The ``Name`` of the file's core metadata.
     :param str version: The ``Version`` of the file's core metadata.
+    :param project: ``canonicalize_name(name)``, if the caller has it.
+    :param parsed_version: ``Version(version)``, if the caller has it.
     :raises ValueError: If the file name is invalid or names another project
         or version; the message names both.
 
@@ -142,8 +151,10 @@ def check_filename(filename: str, name: str, version: str) -> None:
         if not _is_legacy_sdist(filename, name, version):
             raise ValueError(f"invalid file name: {exc}") from None
         return
-    if canonicalize_name(name) == file_name and canonicalize_version(
-        version
+    if project is None:
+        project = canonicalize_name(name)
+    if project == file_name and canonicalize_version(
+        version if parsed_version is None else parsed_version
     ) == canonicalize_version(file_version):
         return
     if _is_legacy_sdist(filename, name, version):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat as stat_module
 import sys
 
 from packaging.metadata import parse_email
-from packaging.utils import InvalidName, canonicalize_name
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from buildout.privateindex.dists.archives import (
@@ -17,12 +18,13 @@ from buildout.privateindex.dists.archives import (
     TAR_MODES,
     HashingReader,
     read_tar,
-    read_zip,
+    read_tar_bytes,
 )
-from buildout.privateindex.dists.coreheaders import used_part
+from buildout.privateindex.dists.coreheaders import used_values
 from buildout.privateindex.dists.filenames import check_filename, classify, parse_yank, sdist_suffix
 from buildout.privateindex.dists.model import DistFile, Kind, ReadResult
 from buildout.privateindex.dists.safetext import without_controls
+from buildout.privateindex.dists.zipread import MAX_WHOLE_FILE, read_zip, read_zip_bytes
 from buildout.privateindex.errors import DistributionError, NotADistributionError
 
 if sys.version_info >= (3, 11):
@@ -69,43 +71,103 @@ def _one_line(value: str | None) -> str:
     return " ".join(without_controls(" ".join((value or "").split())).split())
 
 
-def _parse_core_metadata(path: str, data: bytes) -> tuple[str, str, str | None, str]:
-    """Name, version, Requires-Python and Summary (coreheaders.USED_FIELDS), leniently."""
+def _used_fields(path: str, text: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """The first Name, Version, Requires-Python and Summary of core metadata ``text``."""
+    part, values = used_values(text)
+    if values is not None:  # plain fields: the values as the email parser gives them
+        get = values.get
+        return get("name"), get("version"), get("requires-python"), get("summary")
+    try:
+        raw, unparsed = parse_email(part)
+    except Exception as exc:  # the email parser is lenient; be safe anyway
+        raise DistributionError(path, f"unreadable core metadata: {exc}") from exc
+    fields = dict(raw)
+    keys = ("name", "version", "requires_python", "summary")
+    name, version, requires_python, summary = (_field(fields, unparsed, k) for k in keys)
+    return name, version, requires_python, summary
+
+
+def _parse_core_metadata(
+    path: str, data: bytes
+) -> tuple[str, NormalizedName, str, Version, str | None, str]:
+    """Name, project, version (as written and parsed), Requires-Python and Summary, leniently."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    try:
-        raw, unparsed = parse_email(used_part(text))
-    except Exception as exc:  # the email parser is lenient; be safe anyway
-        raise DistributionError(path, f"unreadable core metadata: {exc}") from exc
-    fields = dict(raw)
-    name = (_field(fields, unparsed, "name") or "").strip()
-    version = (_field(fields, unparsed, "version") or "").strip()
+    raw_name, raw_version, raw_requires_python, raw_summary = _used_fields(path, text)
+    name = (raw_name or "").strip()
+    version = (raw_version or "").strip()
     if not name or not version:
         missing = " and ".join(f for f, v in (("Name", name), ("Version", version)) if not v)
         raise DistributionError(path, f"the core metadata has no {missing}")
     try:
-        canonicalize_name(name, validate=True)
+        project = canonicalize_name(name, validate=True)
     except InvalidName:
         raise DistributionError(path, f"invalid project name {name!r} in metadata") from None
     try:
-        Version(version)
+        parsed = Version(version)
     except InvalidVersion:
         raise DistributionError(
             path, f"invalid version {version!r} in metadata (not PEP 440)"
         ) from None
-    requires_python = _one_line(_field(fields, unparsed, "requires_python")) or None
+    requires_python = _one_line(raw_requires_python) or None
     if requires_python is not None and len(requires_python) > MAX_REQUIRES_PYTHON:
         raise DistributionError(
             path,
             f"its Requires-Python is {len(requires_python)} characters long, "
             f"more than the {MAX_REQUIRES_PYTHON} accepted",
         )
-    summary = _one_line(_field(fields, unparsed, "summary"))
+    summary = _one_line(raw_summary)
     if len(summary) > MAX_SUMMARY:
         summary = summary[: MAX_SUMMARY - 1].rstrip() + "\u2026"
-    return name, version, requires_python, summary
+    return name, project, version, parsed, requires_python, summary
+
+
+def _read_whole(path: str, size: int) -> bytes | None:
+    """All of the file, ``size`` bytes expectedly, in one read; None if it holds more.
+
+    A read that gives fewer bytes than asked for ends at the end of the file
+    (a regular file's reads are short only there), so one read of ``size +
+    1`` bytes that gives ``size`` reads it all; a file that shrank is read on
+    to its end, to its true size.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) < size:
+            parts = [data]
+            while (got := sum(map(len, parts))) <= size and (more := os.read(fd, size + 1 - got)):
+                parts.append(more)
+            data = b"".join(parts)
+    finally:
+        os.close(fd)
+    return data if len(data) <= size else None
+
+
+def _read_archive(
+    path: str, kind: Kind, suffix: str | None, size: int
+) -> tuple[bytes | None, bytes | None, str, int]:
+    """Core metadata, pyproject.toml, sha256 and the number of bytes read (and hashed)."""
+    tar = suffix if kind is Kind.SDIST and suffix in TAR_MODES else None
+    data = None if size > MAX_WHOLE_FILE else _read_whole(path, size)
+    if data is not None:  # one read, one pass of hashing, an archive in memory
+        if tar is not None:
+            metadata, pyproject = read_tar_bytes(path, data, tar)
+        elif (found := read_zip_bytes(path, data, kind)) is not None:
+            metadata, pyproject = found
+        else:
+            metadata, pyproject = read_zip(path, io.BytesIO(data), kind)
+        return metadata, pyproject, hashlib.sha256(data).hexdigest(), len(data)
+    with open(path, "rb") as f:
+        if tar is not None:
+            metadata, pyproject, reader = read_tar(path, f, tar, size)
+        else:  # too big to hold, or bigger than it was
+            metadata, pyproject = read_zip(path, f, kind)
+            f.seek(0)
+            reader = HashingReader(f)
+            reader.read_rest(size)
+    return metadata, pyproject, reader.hash.hexdigest(), reader.count
 
 
 def read_distribution(
@@ -137,15 +199,9 @@ def read_distribution(
         st = os.stat(path) if stat is None else stat
         if not stat_module.S_ISREG(st.st_mode):
             raise DistributionError(path, "not a regular file")
-        with open(path, "rb") as f:
-            suffix = sdist_suffix(filename)
-            if kind is Kind.SDIST and suffix in TAR_MODES:
-                metadata, pyproject, reader = read_tar(path, f, suffix, st.st_size)
-            else:
-                metadata, pyproject = read_zip(path, f, kind)
-                f.seek(0)
-                reader = HashingReader(f)
-                reader.read_rest(st.st_size)
+        metadata, pyproject, sha256, count = _read_archive(
+            path, kind, sdist_suffix(filename), st.st_size
+        )
     except DistributionError:
         raise
     except ARCHIVE_ERRORS as exc:
@@ -159,25 +215,25 @@ def read_distribution(
         if kind is Kind.SDIST:
             raise NotADistributionError(path, "no PKG-INFO: not a Python distribution")
         raise DistributionError(path, f"no {where[kind]} in the {kind.value}")
-    if reader.count != st.st_size:
+    if count != st.st_size:
         raise DistributionError(
             path,
-            f"the file changed while it was read ({st.st_size} bytes listed, {reader.count} read)",
+            f"the file changed while it was read ({st.st_size} bytes listed, {count} read)",
         )
-    name, version, requires_python, summary = _parse_core_metadata(path, metadata)
+    name, project, version, parsed, requires_python, summary = _parse_core_metadata(path, metadata)
     try:
-        check_filename(filename, name, version)
+        check_filename(filename, name, version, project=project, parsed_version=parsed)
     except ValueError as exc:
         raise DistributionError(path, str(exc)) from None
     wheel = kind is Kind.WHEEL
     dist = DistFile(
         filename=filename,
-        project=canonicalize_name(name),
+        project=project,
         name=name,
         version=version,
         kind=kind,
         size=st.st_size,
-        sha256=reader.hash.hexdigest(),
+        sha256=sha256,
         mtime_ns=st.st_mtime_ns,
         requires_python=requires_python,
         summary=summary,
