@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from buildout.privateindex.dists.model import DistFile, Problem, UpstreamFile
 from buildout.privateindex.engine import cleanup, durable, fsutil, locking
+from buildout.privateindex.engine.candidates import CandidateList
 from buildout.privateindex.engine.pages import PageWriter
 from buildout.privateindex.engine.planning import make_plan
 from buildout.privateindex.engine.scan import check_sources, iter_candidates
@@ -216,7 +217,7 @@ def _build(
             if n % _BATCH == 0:
                 placer.flush()  # memory stays flat however many files are read
         placer.flush()
-    plan.to_read = []  # let the candidates go
+    plan.to_read = CandidateList()  # let the candidates go
     plan.finish()
     if placer is not None:
         plan.problems += placer.problems

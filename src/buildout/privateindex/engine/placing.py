@@ -16,9 +16,9 @@ from packaging.utils import canonicalize_name
 
 from buildout.privateindex.dists.model import Kind, Problem, ReadResult, sdist_suffix
 from buildout.privateindex.engine import durable, fsutil
+from buildout.privateindex.engine.candidates import Candidate
 from buildout.privateindex.engine.pages import PageWriter
 from buildout.privateindex.engine.planning import Plan
-from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.engine.state import IndexState
 
 __all__ = ["EarlyPages", "Placer"]

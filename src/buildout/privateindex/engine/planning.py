@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from buildout.privateindex.dists.model import DistFile, Problem, ReadResult
+from buildout.privateindex.engine.candidates import Candidate, CandidateList
 from buildout.privateindex.engine.newfiles import usable_project
-from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.engine.state import FileRow, IndexState, ScanEntry, dist_to_row
 from buildout.privateindex.errors import ConflictError
 
@@ -44,7 +44,7 @@ class Plan:
         self.state = state
         self.simple = simple
         self.problems: list[Problem] = []
-        self.to_read: list[Candidate] = []
+        self.to_read = CandidateList()
         #: The names of the files added (their rows are in :attr:`rows`
         #: until the build records them in the state).
         self.additions: set[str] = set()

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     import concurrent.futures
 
 from buildout.privateindex.dists.model import DistFile, ReadResult
+from buildout.privateindex.engine.candidates import Candidate
 from buildout.privateindex.engine.newfiles import NewFiles, usable_project
-from buildout.privateindex.engine.scan import Candidate
 from buildout.privateindex.errors import DistributionError, NotADistributionError
 
 __all__ = ["PARALLEL_THRESHOLD", "ReadOutcome", "read_files"]

@@ -25,6 +25,7 @@ from buildout.privateindex.dists.model import (
     Problem,
     classify,
 )
+from buildout.privateindex.engine.candidates import Candidate
 from buildout.privateindex.engine.fsutil import is_within
 from buildout.privateindex.engine.state import STATE_DIR
 from buildout.privateindex.errors import SourceError
@@ -41,30 +42,6 @@ STORE = os.path.join(STATE_DIR, "store")
 def store_path(output: str | os.PathLike[str]) -> str:
     """The store directory of the index in ``output`` (it may not exist)."""
     return os.path.join(os.path.abspath(os.fspath(output)), STORE)
-
-
-class Candidate(NamedTuple):
-    """A file that may be a distribution, with what its one stat told.
-
-    A build holds one per file to read, so it is kept small: the file name
-    is not stored but taken from the path when asked for.
-    """
-
-    path: str
-    size: int
-    mtime_ns: int
-    #: Whether everyone may read it (then the index may hard link it).
-    readable: bool = True
-
-    @property
-    def filename(self) -> str:
-        """The file's name."""
-        return os.path.basename(self.path)
-
-    @property
-    def signature(self) -> tuple[int, int]:
-        """What tells a changed file from an unchanged one."""
-        return (self.size, self.mtime_ns)
 
 
 def _identity(st: os.stat_result) -> tuple[int, int]:
