@@ -131,6 +131,21 @@ def pip_env() -> dict[str, str]:
     return env
 
 
+def clean_copy(target: Path) -> Path:
+    """The working tree's files (tracked, or new and not ignored) copied to
+    ``target``: an in-tree ``build/`` would put stale modules into the wheel."""
+    shutil.rmtree(target, ignore_errors=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
 def install(peer: Peer, venvs: Path) -> str:
     """Install ``peer`` in ``venvs/NAME`` unless there; return its version."""
     venv = venvs / peer.name
@@ -141,9 +156,10 @@ def install(peer: Peer, venvs: Path) -> str:
         if not (venv / "bin" / "python").exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         log(f"installing ours ({ROOT}) into {venv}")
+        source = clean_copy(venvs / "ours-source")
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-        subprocess.run([*pip, str(ROOT)], check=True, env=pip_env())
-        again = [*pip, "--force-reinstall", "--no-deps", str(ROOT)]
+        subprocess.run([*pip, str(source)], check=True, env=pip_env())
+        again = [*pip, "--force-reinstall", "--no-deps", str(source)]
         subprocess.run(again, check=True, env=pip_env())
         sys.path.insert(0, str(ROOT / "src"))
         from buildout.privateindex import __version__

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from buildout.privateindex.dists import archives
+from buildout.privateindex.dists import tarread
 from buildout.privateindex.engine.build import build_index
 from distfactory import core_metadata, make_sdist, make_wheel, sdist_members, write_sdist_archive
 
@@ -175,7 +175,7 @@ def test_pkg_info_beyond_the_examined_bytes(
     members = sdist_members("late", "1.0", payload=b"\0" * (2 << 20), pkg_info_last=True)
     write_sdist_archive(src / "late-1.0.tar.gz", members)
     make_sdist(src, "early", "1.0", payload=b"\0" * (2 << 20))
-    monkeypatch.setattr(archives, "MAX_EXAMINED_BYTES", 1 << 20)
+    monkeypatch.setattr(tarread, "MAX_EXAMINED_BYTES", 1 << 20)
     report = build_index([src], tmp_path / "index", jobs=1)
     assert [(Path(p.path).name, p.reason) for p in report.problems] == [
         ("late-1.0.tar.gz", "no PKG-INFO in the first 1 MiB of the decompressed sdist")

@@ -2,41 +2,37 @@
 
 A tar sdist is decompressed in one pass that stops once its ``PKG-INFO`` and
 ``pyproject.toml`` are read; the whole file is hashed by the same pass.  A
-zip (wheel, egg, zip sdist) is read from its central directory (zipread.py).
+zip (wheel, egg, zip sdist) is read from its central directory (zipread.py),
+a tarball by tarread.py.
 
 Whatever an archive claims, what it makes this process hold is bounded: an
 archive is a compressed file, and a 1 MB wheel can inflate to gigabytes.
-The limits below are far above anything a real distribution uses (PyPI's
-largest core metadata files are a few MiB of long description) and are
-documented in README.rst; a file over one is reported, never indexed.  The
-raw bytes of the file are hashed whatever its size: only what is inflated is
-capped.
+The limits below (and tarread.py's) are far above anything a real
+distribution uses (PyPI's largest core metadata files are a few MiB of long
+description) and are documented in README.rst; a file over one is reported,
+never indexed.  The raw bytes of the file are hashed whatever its size: only
+what is inflated is capped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import lzma
 import struct
-import tarfile
-import zipfile
 import zlib
 from typing import Literal
 
 from buildout.privateindex.errors import DistributionError
 
 __all__ = [
-    "ARCHIVE_ERRORS",
     "CHUNK_SIZE",
-    "MAX_EXAMINED_BYTES",
-    "MAX_HEADER_BYTES",
     "MAX_METADATA_BYTES",
     "MAX_PYPROJECT_BYTES",
+    "TAIL_SIZE",
     "TAR_MODES",
     "HashingReader",
-    "read_tar",
-    "read_tar_bytes",
+    "archive_errors",
+    "mib",
     "too_big",
     "topdir",
 ]
@@ -45,64 +41,39 @@ __all__ = [
 MAX_METADATA_BYTES = 16 << 20
 #: The largest pyproject.toml read (for its build requirements).
 MAX_PYPROJECT_BYTES = 1 << 20
-#: The largest tar extended header (a long name, pax attributes) read.
-MAX_HEADER_BYTES = 1 << 20
-#: How far into a decompressed tarball PKG-INFO is looked for.
-MAX_EXAMINED_BYTES = 4 << 30
 #: Size of the chunks in which whole files are hashed.
 CHUNK_SIZE = 1 << 20
-#: Compressed bytes tarfile reads at a time while looking for PKG-INFO.
-# Small reads: tarfile decompresses each read whole, so a 64 KiB read of an
-# xz stream decodes most of a small sdist before its first header is seen.
-_TAR_BUFSIZE = 1 << 12
-_TAIL_SIZE = 64
-#: Top directories whose pyproject.toml is kept while PKG-INFO is not found.
-_MAX_PYPROJECTS = 8
-_TarMode = Literal["r|gz", "r|bz2", "r|xz"]
-TAR_MODES: dict[str, _TarMode] = {
+#: The bytes at the end of a file that :class:`HashingReader` keeps.
+TAIL_SIZE = 64
+TarMode = Literal["r|gz", "r|bz2", "r|xz"]
+TAR_MODES: dict[str, TarMode] = {
     ".tar.gz": "r|gz",
     ".tgz": "r|gz",
     ".tar.bz2": "r|bz2",
     ".tar.xz": "r|xz",
 }
-# bzip2's end-of-stream magic (48 bits, the digits of sqrt(pi)).
-_BZ2_EOS = 0x177245385090
-#: What reading a broken archive raises (tarfile's gzip header parser even
-#: raises TypeError on a truncated header).
-ARCHIVE_ERRORS = (
-    *(OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile),
-    *(zlib.error, lzma.LZMAError, struct.error, RuntimeError, ValueError, TypeError),
-    *(IndexError, OverflowError),
-)
 
 
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):g} MiB"
+def archive_errors() -> tuple[type[BaseException], ...]:
+    """What reading a broken archive raises (tarfile's gzip header parser even
+    raises TypeError on a truncated header).
 
-
-class _OverLimit(tarfile.ReadError):
-    """A member or header over a limit (tarfile's own error type, to pass through it)."""
-
-
-class _BoundedTarInfo(tarfile.TarInfo):
-    """A tar header that refuses an extended header too big to hold in memory.
-
-    tarfile reads a pax or GNU long-name header whole before it looks at it.
+    A function, for ``except archive_errors():``, which only calls it when
+    there is an exception: reading a wheel imports neither tarfile nor lzma.
     """
+    import lzma
+    import tarfile
+    import zipfile
 
-    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
-        if self.type in _EXTENDED_HEADERS and self.size > MAX_HEADER_BYTES:
-            raise _OverLimit(
-                f"a tar extended header of {self.size} bytes "
-                f"(more than the {_mib(MAX_HEADER_BYTES)} limit)"
-            )
-        return super()._proc_member(tar)  # type: ignore[misc, no-any-return]
+    return (
+        *(OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile),
+        *(zlib.error, lzma.LZMAError, struct.error, RuntimeError, ValueError, TypeError),
+        *(IndexError, OverflowError),
+    )
 
 
-_EXTENDED_HEADERS = (
-    *(tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK),
-    *(tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE),
-)
+def mib(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB"
 
 
 class HashingReader:
@@ -117,7 +88,7 @@ class HashingReader:
     def _seen(self, data: bytes | memoryview) -> None:
         self.hash.update(data)
         self.count += len(data)
-        self.tail = (self.tail + bytes(data[-_TAIL_SIZE:]))[-_TAIL_SIZE:]
+        self.tail = (self.tail + bytes(data[-TAIL_SIZE:]))[-TAIL_SIZE:]
 
     def read(self, size: int = -1, /) -> bytes:
         data = self.raw.read(size)
@@ -144,30 +115,6 @@ class HashingReader:
             self._seen(view[:n])
 
 
-def _tar_trailer_ok(suffix: str, tail: bytes, offset: int) -> bool:
-    """Whether ``tail``, a compressed tarball's end, ends its compressed stream.
-
-    Reading stops once the metadata is found, so a truncated end of the
-    archive would otherwise pass unnoticed.  xz and bzip2 end with a magic
-    number; a gzip member ends with the uncompressed size modulo 2**32, which
-    for a tar archive is a multiple of 512 and at least ``offset``, the
-    uncompressed bytes seen so far (a heuristic, not a proof).
-    """
-    if suffix == ".tar.xz":
-        return tail.rstrip(b"\0").endswith(b"YZ")
-    if suffix == ".tar.bz2":
-        # magic (48 bits), CRC (32 bits), then 0 to 7 bits of zero padding
-        value = int.from_bytes(tail[-11:], "big")
-        return len(tail) >= 11 and any(
-            (value >> (32 + pad)) & 0xFFFF_FFFF_FFFF == _BZ2_EOS and not value & ((1 << pad) - 1)
-            for pad in range(8)
-        )
-    isize = int.from_bytes(tail[-4:], "little")
-    if offset >= 1 << 32:
-        return isize % 512 == 0
-    return len(tail) >= 8 and isize % 512 == 0 and isize >= max(offset, 1)
-
-
 def topdir(name: str, basename: str) -> str | None:
     """The top directory of archive member ``<topdir>/<basename>``, else None."""
     parts = name.removeprefix("./").split("/")
@@ -178,82 +125,7 @@ def topdir(name: str, basename: str) -> str | None:
 
 def too_big(path: str, member: str, size: int, limit: int) -> DistributionError:
     return DistributionError(
-        path, f"{member} is {size} bytes, more than the {_mib(limit)} this reads"
+        path, f"{member} is {size} bytes, more than the {mib(limit)} this reads"
     )
 
 
-def _scan_tar(
-    path: str, fileobj: HashingReader | io.BytesIO, suffix: str
-) -> tuple[bytes | None, bytes | None, int]:
-    """PKG-INFO, pyproject.toml, and how far (decompressed) the tarball was read."""
-    try:
-        with tarfile.open(
-            fileobj=fileobj, mode=TAR_MODES[suffix], bufsize=_TAR_BUFSIZE, tarinfo=_BoundedTarInfo
-        ) as tf:
-            pkg_info, pyproject = _find_members(path, tf)
-            return pkg_info, pyproject, tf.offset
-    except _OverLimit as exc:
-        raise DistributionError(path, f"refused: {exc}") from None
-
-
-def _check_trailer(path: str, suffix: str, tail: bytes, offset: int) -> None:
-    if not _tar_trailer_ok(suffix, tail, offset):
-        raise DistributionError(
-            path, "corrupt or truncated sdist: the compressed data does not end properly"
-        )
-
-
-def read_tar(
-    path: str, f: io.BufferedIOBase, suffix: str, size: int
-) -> tuple[bytes | None, bytes | None, HashingReader]:
-    """Stream a tarball once: PKG-INFO, pyproject.toml, and the file's hash."""
-    reader = HashingReader(f)
-    pkg_info, pyproject, offset = _scan_tar(path, reader, suffix)
-    reader.read_rest(size)
-    _check_trailer(path, suffix, reader.tail, offset)
-    return pkg_info, pyproject, reader
-
-
-def read_tar_bytes(path: str, data: bytes, suffix: str) -> tuple[bytes | None, bytes | None]:
-    """What :func:`read_tar` reads, of a whole tarball in memory (hashed by the caller)."""
-    pkg_info, pyproject, offset = _scan_tar(path, io.BytesIO(data), suffix)
-    _check_trailer(path, suffix, data[-_TAIL_SIZE:], offset)
-    return pkg_info, pyproject
-
-
-def _find_members(path: str, tf: tarfile.TarFile) -> tuple[bytes | None, bytes | None]:
-    """The first top-level PKG-INFO, and the pyproject.toml beside it."""
-    pkg_info: tuple[str, bytes] | None = None
-    pyprojects: dict[str, bytes] = {}
-    while (member := tf.next()) is not None:
-        tf.members.clear()  # type: ignore[attr-defined]  # a stream needs no list of what it passed
-        if member.offset_data + member.size > MAX_EXAMINED_BYTES:
-            if pkg_info is None:
-                raise DistributionError(
-                    path,
-                    f"no PKG-INFO in the first {_mib(MAX_EXAMINED_BYTES)} of the "
-                    "decompressed sdist",
-                )
-            break  # pyproject.toml is optional
-        if not member.isfile():
-            continue
-        if pkg_info is None and (top := topdir(member.name, "PKG-INFO")):
-            pkg_info = top, _extract(path, tf, member, MAX_METADATA_BYTES)
-        elif (top := topdir(member.name, "pyproject.toml")) and (
-            len(pyprojects) < _MAX_PYPROJECTS or (pkg_info and pkg_info[0] == top)
-        ):
-            pyprojects.setdefault(top, _extract(path, tf, member, MAX_PYPROJECT_BYTES))
-        if pkg_info is not None and pkg_info[0] in pyprojects:
-            break
-    if pkg_info is None:
-        return None, None
-    return pkg_info[1], pyprojects.get(pkg_info[0])
-
-
-def _extract(path: str, tf: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> bytes:
-    if member.size > limit:
-        raise too_big(path, member.name, member.size, limit)
-    fileobj = tf.extractfile(member)
-    if fileobj is None:  # pragma: no cover - regular files always have data
-        raise tarfile.ReadError(f"cannot read {member.name}")
-    return fileobj.read()

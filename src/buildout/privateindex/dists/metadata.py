@@ -8,17 +8,14 @@ import os
 import stat as stat_module
 import sys
 
-from packaging.metadata import parse_email
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from buildout.privateindex.dists.archives import (
-    ARCHIVE_ERRORS,
     CHUNK_SIZE,
     TAR_MODES,
     HashingReader,
-    read_tar,
-    read_tar_bytes,
+    archive_errors,
 )
 from buildout.privateindex.dists.coreheaders import used_values
 from buildout.privateindex.dists.filenames import check_filename, classify, parse_yank, sdist_suffix
@@ -26,11 +23,6 @@ from buildout.privateindex.dists.model import DistFile, Kind, ReadResult
 from buildout.privateindex.dists.safetext import without_controls
 from buildout.privateindex.dists.zipread import MAX_WHOLE_FILE, read_zip, read_zip_bytes
 from buildout.privateindex.errors import DistributionError, NotADistributionError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 __all__ = ["CHUNK_SIZE", "MAX_REQUIRES_PYTHON", "MAX_SUMMARY", "classify", "parse_yank"]
 __all__ += ["read_distribution"]
@@ -45,6 +37,10 @@ def _build_requires(pyproject: bytes | None) -> tuple[str, ...] | None:
     """``[build-system] requires`` of a pyproject.toml; None if absent or unreadable."""
     if pyproject is None:
         return None
+    if sys.version_info >= (3, 11):  # imported here: only sdists have one
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
     try:
         data = tomllib.loads(pyproject.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -77,6 +73,8 @@ def _used_fields(path: str, text: str) -> tuple[str | None, str | None, str | No
     if values is not None:  # plain fields: the values as the email parser gives them
         get = values.get
         return get("name"), get("version"), get("requires-python"), get("summary")
+    from packaging.metadata import parse_email  # only here: it imports the email package
+
     try:
         raw, unparsed = parse_email(part)
     except Exception as exc:  # the email parser is lenient; be safe anyway
@@ -150,6 +148,8 @@ def _read_archive(
 ) -> tuple[bytes | None, bytes | None, str, int]:
     """Core metadata, pyproject.toml, sha256 and the number of bytes read (and hashed)."""
     tar = suffix if kind is Kind.SDIST and suffix in TAR_MODES else None
+    if tar is not None:
+        from buildout.privateindex.dists.tarread import read_tar, read_tar_bytes
     data = None if size > MAX_WHOLE_FILE else _read_whole(path, size)
     if data is not None:  # one read, one pass of hashing, an archive in memory
         if tar is not None:
@@ -204,7 +204,7 @@ def read_distribution(
         )
     except DistributionError:
         raise
-    except ARCHIVE_ERRORS as exc:
+    except archive_errors() as exc:
         if isinstance(exc, OSError) and exc.strerror:
             reason = f"cannot read the file: {exc.strerror}"
         else:

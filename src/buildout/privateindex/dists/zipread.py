@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import os
 import struct
-import zipfile
 import zlib
 from collections.abc import Collection, Iterable
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -40,6 +39,9 @@ from buildout.privateindex.dists.archives import (
 )
 from buildout.privateindex.dists.model import Kind
 from buildout.privateindex.errors import DistributionError
+
+if TYPE_CHECKING:
+    import zipfile
 
 __all__ = ["MAX_WHOLE_FILE", "read_zip", "read_zip_bytes", "zip_members"]
 
@@ -65,8 +67,10 @@ _UTF8_NAME = 0x800
 _UNREAD_FLAGS = 0x1 | 0x20 | 0x40
 # Extra fields zipfile reads: zip64 sizes, Info-ZIP Unicode path (Python 3.12+).
 _READ_EXTRAS = (0x0001, 0x7075)
-_STORED, _DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
-_MAX_EXTRACT_VERSION: int = getattr(zipfile, "MAX_EXTRACT_VERSION", 63)
+# zipfile.ZIP_STORED, ZIP_DEFLATED and MAX_EXTRACT_VERSION (zipfile is
+# imported only for what this reader leaves to it).
+_STORED, _DEFLATED = 0, 8
+_MAX_EXTRACT_VERSION = 63
 
 #: What the central directory gives of one member: its index in archive
 #: order, the position of its local header, its name as the central header
@@ -227,6 +231,8 @@ def zip_members(path: str, names: Collection[str], kind: Kind) -> tuple[str | No
 
 def read_zip(path: str, f: IO[bytes], kind: Kind) -> tuple[bytes | None, bytes | None]:
     """The core metadata and (sdists) pyproject.toml of a zip archive, read with zipfile."""
+    import zipfile
+
     with zipfile.ZipFile(f) as zf:
         wanted, candidate = zip_members(path, zf.namelist(), kind)
         if wanted is None:

@@ -3,7 +3,8 @@
 A cold build holds one record per file to read until it is read: at 50,000
 files a list of named tuples took 14 MB of the build's memory (and of its
 readers', which are forked after the plan), so :class:`CandidateList`
-keeps them in columns instead (``benchmarks/README.rst``, goal 4).
+keeps them in columns instead, about 60 bytes a file (``benchmarks/README.rst``,
+goal 4).
 """
 
 from __future__ import annotations
@@ -41,10 +42,15 @@ class Candidate(NamedTuple):
 
 
 class CandidateList(Sequence[Candidate]):
-    """A list of candidates in columns: the paths, and arrays of the numbers."""
+    """A list of candidates in columns: each path as its directory's number
+    and its name's bytes (names joined in one buffer), arrays of the numbers."""
 
     def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
-        self._paths: list[str] = []
+        self._dirs: list[str] = []  # each with its trailing separator
+        self._dir_numbers: dict[str, int] = {}
+        self._dir_of = array.array("L")
+        self._names = bytearray()
+        self._ends = array.array("Q")
         self._sizes = array.array("q")
         self._mtimes = array.array("q")
         self._readable = bytearray()
@@ -52,13 +58,21 @@ class CandidateList(Sequence[Candidate]):
             self.append(candidate)
 
     def append(self, candidate: Candidate) -> None:
-        self._paths.append(candidate.path)
+        directory, sep, name = candidate.path.rpartition(os.sep)
+        directory += sep
+        number = self._dir_numbers.get(directory)
+        if number is None:
+            number = self._dir_numbers[directory] = len(self._dirs)
+            self._dirs.append(directory)
+        self._dir_of.append(number)
+        self._names += os.fsencode(name)
+        self._ends.append(len(self._names))
         self._sizes.append(candidate.size)
         self._mtimes.append(candidate.mtime_ns)
         self._readable.append(candidate.readable)
 
     def __len__(self) -> int:
-        return len(self._paths)
+        return len(self._ends)
 
     @overload
     def __getitem__(self, index: int) -> Candidate: ...
@@ -66,14 +80,15 @@ class CandidateList(Sequence[Candidate]):
     def __getitem__(self, index: slice) -> CandidateList: ...
     def __getitem__(self, index: int | slice) -> Candidate | CandidateList:
         if isinstance(index, slice):
-            part = CandidateList()
-            part._paths = self._paths[index]
-            part._sizes = self._sizes[index]
-            part._mtimes = self._mtimes[index]
-            part._readable = self._readable[index]
-            return part
+            return CandidateList(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("candidate index out of range")
+        start = self._ends[index - 1] if index > 0 else 0
+        name = os.fsdecode(bytes(self._names[start : self._ends[index]]))
         return Candidate(
-            self._paths[index],
+            self._dirs[self._dir_of[index]] + name,
             self._sizes[index],
             self._mtimes[index],
             bool(self._readable[index]),
