@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from buildout.privateindex.dists.model import DistFile, Kind, Problem
-from buildout.privateindex.engine import fsutil
+from buildout.privateindex.engine import cleanup, fsutil
 from buildout.privateindex.engine.reading import read_files
 from buildout.privateindex.engine.scan import check_sources, iter_candidates
 from buildout.privateindex.engine.state import (
@@ -151,7 +151,7 @@ def test_remove_temp_files(tmp_path: Path) -> None:
     keep = [tmp_path / "simple/foo/foo-1.0.tar.gz", tmp_path / f".privateindex/{temps[0].name}"]
     for path in temps + keep:
         path.write_text("x")
-    assert fsutil.remove_temp_files(str(tmp_path)) == 2
+    assert cleanup.remove_temp_files(str(tmp_path)) == 2
     assert [path.exists() for path in temps + keep] == [False, False, True, True]
 
 

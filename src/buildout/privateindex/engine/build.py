@@ -148,7 +148,7 @@ def build_index(
     _prepare_output(out)
     try:
         lock = locking.held(os.path.join(out, STATE_DIR, "lock"), lock_timeout, fsutil.LOCK_MODE)
-        with lock, IndexState.open(out) as state:
+        with lock, IndexState.open(out) as state, fsutil.umask_known():
             report = _build(state, checked, out, settings, prune, jobs, progress, provenance)
     except locking.LockTimeout:
         raise IndexStateError(
@@ -183,7 +183,7 @@ def _build(
     recovering = state.dirty
     if recovering:
         logger.info("%s: cleaning up after an interrupted build", out)
-        fsutil.remove_temp_files(out)
+        cleanup.remove_temp_files(out)
     simple = os.path.join(out, "simple")
     batch = durable.SyncBatch(out)
     before = state.projects()  # what the root pages list now

@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
+from buildout.privateindex.dists.model import classify
 from buildout.privateindex.engine import fsutil
 from buildout.privateindex.engine.durable import SyncBatch
 from buildout.privateindex.engine.state import IndexState
 
-__all__ = ["forget_lost", "remove_files", "remove_leftovers"]
+__all__ = [
+    "forget_lost",
+    "remove_files",
+    "remove_leftovers",
+    "remove_orphans",
+    "remove_project_dir",
+    "remove_temp_files",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +84,7 @@ def remove_files(
     """Remove files (``(filename, project)``) and emptied projects, once no page links them."""
     for project in sorted(emptied):
         directory = os.path.join(simple, project)
-        fsutil.remove_project_dir(directory)
+        remove_project_dir(directory)
         batch.note(directory)
     for filename, project in removed:
         path = os.path.join(simple, project, filename)
@@ -91,5 +99,107 @@ def remove_leftovers(simple: str, state: IndexState, batch: SyncBatch) -> None:
     tracked = {
         project: {dist.filename for dist in dists} for project, dists in state.iter_projects()
     }
-    for path in fsutil.remove_orphans(simple, tracked):
+    for path in remove_orphans(simple, tracked):
         batch.note(path)
+
+
+def _walk_dirs(top: str) -> Iterator[str]:
+    """``top`` and its subdirectories (without following symlinks)."""
+    yield top
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+            yield from _walk_dirs(entry.path)
+
+
+def remove_temp_files(top: str) -> int:
+    """Remove the temporary files a killed build left under ``top``.
+
+    Hidden directories (the private state) are not entered.  Returns how many
+    files were removed.
+    """
+    removed = 0
+    for directory in _walk_dirs(top):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if fsutil.is_temp_name(name):
+                fsutil.remove_quietly(os.path.join(directory, name))
+                removed += 1
+    if removed:
+        logger.info("removed %d temporary file(s) of an interrupted build", removed)
+    return removed
+
+
+#: The files a project directory holds besides the distributions.
+_PAGES = ("index.html", "index.json")
+
+
+def _is_ours(name: str) -> bool:
+    """Whether a build may have written a file of this name into a project dir."""
+    return (
+        name in _PAGES
+        or fsutil.is_temp_name(name)
+        or name.endswith(".metadata")
+        or classify(name) is not None
+    )
+
+
+def remove_project_dir(directory: str) -> None:
+    """Remove a project directory that has no file left, with its pages."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        logger.warning("cannot list %s: %s", directory, exc.strerror or exc)
+        return
+    # The pages first: no page may ever link to a removed file.
+    for name in sorted(names, key=lambda name: name not in _PAGES):
+        if _is_ours(name):
+            fsutil.remove_quietly(os.path.join(directory, name))
+    try:
+        os.rmdir(directory)
+    except OSError as exc:
+        logger.warning("cannot remove %s: %s", directory, exc.strerror or exc)
+
+
+def remove_orphans(simple: str, tracked: Mapping[str, Collection[str]]) -> list[str]:
+    """Remove what a killed build left in ``simple`` that the index does not hold.
+
+    ``tracked`` maps each project to its file names.  Only names a build
+    writes are considered (pages, distributions, ``.metadata`` files).
+    Returns the paths removed (project directories and files).
+    """
+    removed: list[str] = []
+    try:
+        entries = [entry for entry in os.scandir(simple) if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for entry in entries:
+        files = tracked.get(entry.name)
+        if files is None:
+            if not entry.name.startswith("."):
+                logger.info("removing %s, left by an interrupted build", entry.path)
+                remove_project_dir(entry.path)
+                removed.append(entry.path)
+            continue
+        try:
+            names = os.listdir(entry.path)
+        except OSError:
+            continue
+        for name in names:
+            if name in _PAGES or name in files:
+                continue
+            if name.endswith(".metadata") and name[: -len(".metadata")] in files:
+                continue
+            if _is_ours(name):
+                logger.info("removing %s, left by an interrupted build", name)
+                fsutil.remove_quietly(os.path.join(entry.path, name))
+                removed.append(os.path.join(entry.path, name))
+    return removed

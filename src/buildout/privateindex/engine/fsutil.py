@@ -9,13 +9,14 @@ file, which :func:`remove_temp_files` cleans up at the next build.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import itertools
 import logging
 import os
 import shutil
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 
-from buildout.privateindex.dists.model import classify
 from buildout.privateindex.errors import IndexStateError
 
 __all__ = [
@@ -26,13 +27,13 @@ __all__ = [
     "STATE_FILE_MODE",
     "TEMP_PREFIX",
     "cannot_write",
+    "create_public",
     "is_temp_name",
     "make_public_dirs",
     "place_file",
-    "remove_orphans",
-    "remove_project_dir",
     "remove_quietly",
-    "remove_temp_files",
+    "umask_known",
+    "write_all",
     "write_atomic",
 ]
 
@@ -69,8 +70,71 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX)
 
 
+#: Whether files and directories made with PUBLIC_FILE and PUBLIC_DIR need
+#: a chmod after all: not when the umask takes away none of their bits (the
+#: usual umask, 022): see :func:`umask_known`.  One system call saved per
+#: entry: a cold build creates about two entries a file.
+_chmod_files = True
+_chmod_dirs = True
+_names = itertools.count()
+_PREFIX = ""
+
+
+def _new_prefix() -> None:
+    global _PREFIX
+    _PREFIX = os.urandom(6).hex() + "-"
+
+
+_new_prefix()
+os.register_at_fork(after_in_child=_new_prefix)  # a forked process names its own
+
+
+@contextlib.contextmanager
+def umask_known() -> Iterator[None]:
+    """Within the block, chmod what this module creates only where this
+    process's umask requires it (read from Linux's ``/proc/self/status``;
+    always elsewhere, and outside the block, where the umask may change)."""
+    global _chmod_files, _chmod_dirs
+    umask = None
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    umask = int(line.split()[1], 8)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    _chmod_files = umask is None or bool(umask & PUBLIC_FILE)
+    _chmod_dirs = umask is None or bool(umask & PUBLIC_DIR)
+    try:
+        yield
+    finally:
+        _chmod_files = _chmod_dirs = True
+
+
 def _temp_path(directory: str) -> str:
-    return os.path.join(directory, f"{TEMP_PREFIX}{os.urandom(8).hex()}{_TEMP_SUFFIX}")
+    # Unique in this process; the random part, drawn once, keeps processes apart.
+    return os.path.join(directory, f"{TEMP_PREFIX}{_PREFIX}{next(_names)}{_TEMP_SUFFIX}")
+
+
+def create_public(path: str) -> int:
+    """A new file at ``path`` (never an existing one), open for writing, :data:`PUBLIC_FILE`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PUBLIC_FILE)
+    if _chmod_files:
+        try:
+            os.fchmod(fd, PUBLIC_FILE)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
+
+
+def write_all(fd: int, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or pieces of it) to the file descriptor ``fd``."""
+    for piece in (data,) if isinstance(data, bytes) else data:
+        view = memoryview(piece)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def write_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
@@ -81,14 +145,12 @@ def write_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
     server running as another user can read it.
     """
     tmp = _temp_path(os.path.dirname(path) or ".")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PUBLIC_FILE)
+    fd = create_public(tmp)
     try:
-        os.fchmod(fd, PUBLIC_FILE)
-        with os.fdopen(fd, "wb") as stream:
-            if isinstance(data, bytes):
-                stream.write(data)
-            else:
-                stream.writelines(data)
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         remove_quietly(tmp)
@@ -161,7 +223,8 @@ def make_public_dirs(path: str) -> None:
             os.mkdir(directory)
         except FileExistsError:
             continue
-        os.chmod(directory, PUBLIC_DIR)
+        if _chmod_dirs:
+            os.chmod(directory, PUBLIC_DIR)
 
 
 def remove_quietly(path: str) -> None:
@@ -172,108 +235,6 @@ def remove_quietly(path: str) -> None:
         pass
     except OSError as exc:
         logger.warning("cannot remove %s: %s", path, exc.strerror or exc)
-
-
-def _walk_dirs(top: str) -> Iterator[str]:
-    """``top`` and its subdirectories (without following symlinks)."""
-    yield top
-    try:
-        entries = list(os.scandir(top))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
-            yield from _walk_dirs(entry.path)
-
-
-def remove_temp_files(top: str) -> int:
-    """Remove the temporary files a killed build left under ``top``.
-
-    Hidden directories (the private state) are not entered.  Returns how many
-    files were removed.
-    """
-    removed = 0
-    for directory in _walk_dirs(top):
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        for name in names:
-            if is_temp_name(name):
-                remove_quietly(os.path.join(directory, name))
-                removed += 1
-    if removed:
-        logger.info("removed %d temporary file(s) of an interrupted build", removed)
-    return removed
-
-
-#: The files a project directory holds besides the distributions.
-_PAGES = ("index.html", "index.json")
-
-
-def _is_ours(name: str) -> bool:
-    """Whether a build may have written a file of this name into a project dir."""
-    return (
-        name in _PAGES
-        or is_temp_name(name)
-        or name.endswith(".metadata")
-        or classify(name) is not None
-    )
-
-
-def remove_project_dir(directory: str) -> None:
-    """Remove a project directory that has no file left, with its pages."""
-    try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        logger.warning("cannot list %s: %s", directory, exc.strerror or exc)
-        return
-    # The pages first: no page may ever link to a removed file.
-    for name in sorted(names, key=lambda name: name not in _PAGES):
-        if _is_ours(name):
-            remove_quietly(os.path.join(directory, name))
-    try:
-        os.rmdir(directory)
-    except OSError as exc:
-        logger.warning("cannot remove %s: %s", directory, exc.strerror or exc)
-
-
-def remove_orphans(simple: str, tracked: Mapping[str, Collection[str]]) -> list[str]:
-    """Remove what a killed build left in ``simple`` that the index does not hold.
-
-    ``tracked`` maps each project to its file names.  Only names a build
-    writes are considered (pages, distributions, ``.metadata`` files).
-    Returns the paths removed (project directories and files).
-    """
-    removed: list[str] = []
-    try:
-        entries = [entry for entry in os.scandir(simple) if entry.is_dir(follow_symlinks=False)]
-    except OSError:
-        return removed
-    for entry in entries:
-        files = tracked.get(entry.name)
-        if files is None:
-            if not entry.name.startswith("."):
-                logger.info("removing %s, left by an interrupted build", entry.path)
-                remove_project_dir(entry.path)
-                removed.append(entry.path)
-            continue
-        try:
-            names = os.listdir(entry.path)
-        except OSError:
-            continue
-        for name in names:
-            if name in _PAGES or name in files:
-                continue
-            if name.endswith(".metadata") and name[: -len(".metadata")] in files:
-                continue
-            if _is_ours(name):
-                logger.info("removing %s, left by an interrupted build", name)
-                remove_quietly(os.path.join(entry.path, name))
-                removed.append(os.path.join(entry.path, name))
-    return removed
 
 
 def is_within(path: str, root: str) -> bool:

@@ -23,14 +23,12 @@ import os
 import re
 
 from buildout.privateindex.dists.model import DistFile
+from buildout.privateindex.engine import fsutil
 
 __all__ = ["NewFiles", "usable_project"]
 
 #: A normalized project name is safe as a directory name and in URLs.
 _PROJECT = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_PUBLIC_DIR = 0o755
-_PUBLIC_FILE = 0o644
-_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 def usable_project(project: str) -> bool:
@@ -48,12 +46,7 @@ class NewFiles:
     def _make_dir(self, directory: str) -> None:
         if directory in self._dirs:
             return
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            pass
-        else:
-            os.chmod(directory, _PUBLIC_DIR)  # whatever the umask
+        fsutil.make_public_dirs(directory)
         self._dirs.add(directory)
 
     def place(self, source: str, dist: DistFile, metadata: bytes | None) -> bool:
@@ -79,15 +72,12 @@ class NewFiles:
         if metadata is None:
             return True
         try:
-            fd = os.open(target + ".metadata", _NEW, _PUBLIC_FILE)
+            fd = fsutil.create_public(target + ".metadata")
         except FileExistsError:
             return False
         try:
             try:
-                os.fchmod(fd, _PUBLIC_FILE)
-                view = memoryview(metadata)
-                while view:
-                    view = view[os.write(fd, view) :]
+                fsutil.write_all(fd, metadata)
             finally:
                 os.close(fd)
         except BaseException:
