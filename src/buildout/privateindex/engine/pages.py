@@ -61,7 +61,7 @@ class PageWriter:
         #: Projects the build left without files (after :meth:`write`).
         self.emptied: set[str] = set()
         self.written = 0
-        self._dirs: set[str] = set()  # the directories made (or found) by this writer
+        self._people_made = False  # whether ``projects/`` is known to exist
 
     @property
     def project_count(self) -> int:
@@ -126,20 +126,18 @@ class PageWriter:
         provenance = self._state.provenance(project)
         files = [self._page_file(dist, provenance.get(dist.filename)) for dist in dists]
         directory = os.path.join(self.simple, project)
-        self._make_dir(directory)
+        fsutil.make_public_dirs(directory)
+        self.batch.note(directory)
         self._write(os.path.join(directory, _JSON), render.project_json(project, files))
         self._write(os.path.join(directory, _HTML), render.project_html(project, files))
-        self._make_dir(self.people)
+        if not self._people_made:
+            fsutil.make_public_dirs(self.people)
+            self.batch.note(self.people)
+            self._people_made = True
         self._write(self._people_page(project), landing.project_page(project, files))
         size = sum(dist.size for dist in dists)
         row = landing.landing_row(project, files)
         self._state.set_section(project, row, len(dists), size)
-
-    def _make_dir(self, directory: str) -> None:
-        if directory not in self._dirs:  # once per build (and project)
-            fsutil.make_public_dirs(directory)
-            self.batch.note(directory)
-            self._dirs.add(directory)
 
     def _people_page(self, project: str) -> str:
         return os.path.join(self.out, project_page_name(project))

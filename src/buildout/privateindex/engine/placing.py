@@ -34,7 +34,6 @@ class Placer:
         self.state = state
         self.plan = plan
         self.batch = batch
-        self.made: set[str] = set()
         #: Files that could not be put in place.
         self.problems: list[Problem] = []
 
@@ -44,9 +43,7 @@ class Placer:
         dist = result.dist
         directory = os.path.join(self.simple, dist.project)
         target = os.path.join(directory, dist.filename)
-        if directory not in self.made:
-            self.made.add(directory)
-            self.batch.note(directory)
+        self.batch.note(directory)  # a set, where it is kept at all: no list per file here
         if not placed:
             try:
                 fsutil.make_public_dirs(directory)

@@ -82,23 +82,26 @@ def check_sources(sources: Sequence[str | os.PathLike[str]], output: str) -> lis
 _SUFFIXES = (WHEEL_SUFFIX, EGG_SUFFIX, *SDIST_SUFFIXES)
 
 
-def _list_dir(path: str) -> list[tuple[str, bool]]:
+def _list_dir(path: str) -> Iterator[tuple[str, bool]]:
     """The entries of a directory by name, and whether each is a directory.
 
-    Names and flags only (no ``DirEntry`` objects): a download cache may hold
-    tens of thousands of files.  The flag comes from the directory listing
-    where the file system gives it; a symbolic link is followed.
+    Names only, sorted, and the set of those that are directories (no
+    ``DirEntry`` objects, no pair per entry): a download cache may hold tens
+    of thousands of files.  The flag comes from the directory listing where
+    the file system gives it; a symbolic link is followed.
     """
-    listing: list[tuple[str, bool]] = []
+    names: list[str] = []
+    dirs: set[str] = set()
     with os.scandir(path) as it:
         for entry in it:
+            names.append(entry.name)
             try:
-                is_dir = entry.is_dir()
+                if entry.is_dir():
+                    dirs.add(entry.name)
             except OSError:
-                is_dir = False  # it cannot be followed: stat reports why, if it matters
-            listing.append((entry.name, is_dir))
-    listing.sort()
-    return listing
+                pass  # it cannot be followed: stat reports why, if it matters
+    names.sort()
+    return ((name, name in dirs) for name in names)
 
 
 class _Dir(NamedTuple):
