@@ -16,7 +16,6 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from urllib.parse import unquote
 
 __all__ = ["MASK", "RedactingFilter", "environ_secrets", "redact", "redacting", "split_userinfo"]
 
@@ -33,6 +32,8 @@ _secrets: set[str] = set()
 
 
 def _add_secrets(values: Iterable[str | None]) -> None:
+    from urllib.parse import unquote  # here: every command's start-up imports this module
+
     with _lock:
         for value in values:
             if value and len(value) >= _MIN_SECRET:
@@ -56,6 +57,8 @@ def split_userinfo(url: str) -> tuple[str, str | None]:
     match = _USERINFO.search(url)
     if match is None or match.start() != 0:
         return url, None
+    from urllib.parse import unquote
+
     user, _, password = match["userinfo"].partition(":")
     return match["scheme"] + url[match.end() :], unquote(password or user)
 
