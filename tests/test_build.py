@@ -227,6 +227,27 @@ def test_parallel_reading_reports_progress(tmp_path: Path) -> None:
     check_index(tmp_path / "index")
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sources_under_names_that_are_not_utf8(tmp_path: Path, jobs: int) -> None:
+    # A download cache may sit below any directory name the file system allows.
+    odd = os.fsdecode(b"cache-\xff")
+    sources = [tmp_path / odd / "a", tmp_path / odd / "b" / os.fsdecode(b"deep-\xfe")]
+    for i, source in enumerate(sources):
+        source.mkdir(parents=True)
+        for j in range(6):
+            make_wheel(source, f"pkg{j}", f"{i}.{j}")
+    out = tmp_path / "index"
+    report = build_index([tmp_path / odd], out, jobs=jobs)
+    assert report.ok and report.files == 12 and report.projects == 6
+    check_index(out)
+    rows = {dist.filename: dist for dist in load_index(out)}
+    assert sorted(rows) == sorted(p.name for s in sources for p in s.iterdir())
+    assert (out / "simple" / "pkg0" / "pkg0-1.0-py3-none-any.whl").samefile(
+        sources[1] / "pkg0-1.0-py3-none-any.whl"
+    )
+    assert build_index([tmp_path / odd], out, jobs=jobs).added == []  # the scan cache knows them
+
+
 def test_settings_change_rerenders_every_page(src: Path, tmp_path: Path) -> None:
     out = tmp_path / "index"
     build([src], out)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 from buildout.privateindex.engine.provenancestate import CREATE_PROVENANCE
 
-__all__ = ["CREATE", "CachedScan", "ScanEntry"]
+__all__ = ["CREATE", "CachedScan", "ScanEntry", "path_from_db", "path_to_db"]
 
 SCHEMA = "2"
 
@@ -61,3 +62,18 @@ class ScanEntry(NamedTuple):
     error: str | None = None
     skipped: int = 0
     indexed: int = 0
+
+
+def path_to_db(path: str) -> str | bytes:
+    """A source path as the state stores it: text, or (a path that is not
+    UTF-8, as a file system may hold) its bytes; SQLite text must be UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def path_from_db(value: str | bytes) -> str:
+    """A source path as :func:`path_to_db` stored it."""
+    return value if isinstance(value, str) else os.fsdecode(value)

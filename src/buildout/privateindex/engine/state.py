@@ -159,17 +159,22 @@ class IndexState(ProvenanceRecords):
     def load_scan_cache(self) -> dict[str, CachedScan]:
         """The scan cache, compactly: ``(size, mtime_ns, indexed)`` by source path."""
         rows = self._iterate("SELECT source, size, mtime_ns, indexed FROM scan")
-        return {row[0]: row[1:] for row in rows}  # one row at a time: no copy of the table
+        # One row at a time: no copy of the table.
+        return {(r[0] if r[0].__class__ is str else schema.path_from_db(r[0])): r[1:] for r in rows}
 
     def scan_entry(self, source: str) -> ScanEntry | None:
         """Everything the scan cache knows about ``source``."""
-        rows = self._query(f"SELECT {schema.SCAN_COLUMNS} FROM scan WHERE source = ?", source)
+        sql = f"SELECT {schema.SCAN_COLUMNS} FROM scan WHERE source = ?"
+        rows = self._query(sql, schema.path_to_db(source))
         return ScanEntry(*rows[0]) if rows else None
 
     def file_row(self, filename: str) -> FileRow | None:
         """The ``files`` row of ``filename``, if the index holds it."""
         rows = self._query(f"SELECT {schema.FILE_COLUMNS} FROM files WHERE filename = ?", filename)
-        return FileRow(*rows[0]) if rows else None
+        if not rows:
+            return None
+        row = FileRow(*rows[0])
+        return row._replace(source=schema.path_from_db(row.source))
 
     def project_dists(self, project: str) -> list[DistFile]:
         """The files of ``project``, by file name."""
@@ -228,7 +233,8 @@ class IndexState(ProvenanceRecords):
     def add_files(self, rows: Sequence[FileRow], now_ns: int | None) -> None:
         """Record files added to the index (replacing rows of the same names),
         and, with ``now_ns``, that the index holds them since then (if not known)."""
-        self._write(schema.ADD_FILE, rows)
+        # ``source`` is the last column (schema.FILE_COLUMNS).
+        self._write(schema.ADD_FILE, ((*row[:-1], schema.path_to_db(row.source)) for row in rows))
         if now_ns is not None:
             self.note_first_seen([row.filename for row in rows], now_ns)
 
@@ -244,13 +250,13 @@ class IndexState(ProvenanceRecords):
 
     def record_scans(self, entries: Iterable[tuple[str, ScanEntry]]) -> None:
         """Remember what reading each source gave (one statement for all)."""
-        rows = [(source, *entry) for source, entry in entries]
+        rows = [(schema.path_to_db(source), *entry) for source, entry in entries]
         if rows:
             self._write(schema.ADD_SCAN, rows)
 
     def forget_scans(self, sources: Iterable[str]) -> None:
         """Drop source paths from the scan cache."""
-        self._write("DELETE FROM scan WHERE source = ?", ((source,) for source in sources))
+        self._write("DELETE FROM scan WHERE source = ?", ((schema.path_to_db(s),) for s in sources))
 
     def set_section(self, project: str, html: str | None, files: int = 0, size: int = 0) -> None:
         """Store (or, with ``html`` None, drop) a project's landing page section."""
