@@ -15,9 +15,11 @@ moment: files are placed before any page links them, project pages are
 written before the root pages, the root and landing pages last, then the
 state is committed, and only then are pruned files removed (an emptied
 project's pages before its files).  Every file appears atomically (see
-:mod:`.fsutil`) and is synced before the state lists it (:mod:`.durable`);
+:mod:`.fsutil` and :mod:`.newfiles`: the readers place the new files they
+read) and is synced before the state lists it (:mod:`.durable`);
 a file the state lists but the disk lost is noticed and repaired
-(:mod:`.cleanup`).  Concurrent builds are serialized by a lock file.
+(:mod:`.cleanup`).  Concurrent builds are serialized by a lock file
+(:mod:`.locking`).
 Incremental builds read only new or changed source files (see
 :mod:`.state`) and rewrite only the pages whose content changes.
 """

@@ -1,10 +1,13 @@
 """Crash-safe file system operations for writing the index.
 
-Every file of the index appears atomically: it is first written (or linked)
-under a temporary name in the directory it belongs to, then renamed into
-place with :func:`os.replace`.  A build killed at any moment therefore leaves
-each file either in its old or in its new state, plus possibly a temporary
-file, which :func:`remove_temp_files` cleans up at the next build.
+Every page of the index, and every file that replaces another, appears
+atomically: it is first written (or linked) under a temporary name in the
+directory it belongs to, then renamed into place with :func:`os.replace`.  A
+build killed at any moment therefore leaves each of them either in its old
+or in its new state, plus possibly a temporary file, which
+:func:`.cleanup.remove_temp_files` cleans up at the next build.  A file new
+to the index may instead be created under its final name, never replacing
+anything (see :mod:`.newfiles`).
 """
 
 from __future__ import annotations
