@@ -88,7 +88,7 @@ def _open(path: str, mode: int) -> int:
 
 @contextlib.contextmanager
 def _filelock(path: str, timeout: float, mode: int) -> Iterator[None]:  # pragma: no cover
-    import filelock
+    import filelock  # type: ignore[import-not-found, unused-ignore]  # Windows only
 
     lock = filelock.FileLock(path, timeout=timeout, mode=mode)
     try:
