@@ -26,7 +26,6 @@ setup(
         "Framework :: Buildout :: Recipe",
         "Intended Audience :: Developers",
         "Intended Audience :: System Administrators",
-        "License :: OSI Approved :: Zope Public License",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3 :: Only",
         "Topic :: Software Development :: Build Tools",
