@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import array
 import os
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, overload
 
 __all__ = ["Candidate", "CandidateList"]
+
+#: How ``os.fsdecode`` decodes a name (here applied to a slice of the buffer).
+_ENCODING, _ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 class Candidate(NamedTuple):
@@ -74,6 +78,15 @@ class CandidateList(Sequence[Candidate]):
     def __len__(self) -> int:
         return len(self._ends)
 
+    def __iter__(self) -> Iterator[Candidate]:
+        dirs, names, start = self._dirs, self._names, 0
+        for number, end, size, mtime, readable in zip(
+            self._dir_of, self._ends, self._sizes, self._mtimes, self._readable, strict=True
+        ):
+            name = names[start:end].decode(_ENCODING, _ERRORS)
+            yield Candidate(dirs[number] + name, size, mtime, bool(readable))
+            start = end
+
     @overload
     def __getitem__(self, index: int) -> Candidate: ...
     @overload
@@ -86,7 +99,7 @@ class CandidateList(Sequence[Candidate]):
         if not 0 <= index < len(self):
             raise IndexError("candidate index out of range")
         start = self._ends[index - 1] if index > 0 else 0
-        name = os.fsdecode(bytes(self._names[start : self._ends[index]]))
+        name = self._names[start : self._ends[index]].decode(_ENCODING, _ERRORS)
         return Candidate(
             self._dirs[self._dir_of[index]] + name,
             self._sizes[index],

@@ -158,8 +158,8 @@ def _parallel(candidates: Sequence[Candidate], jobs: int, simple: str | None) ->
         starts = iter(range(0, len(candidates), chunksize))
         while True:
             for start in itertools.islice(starts, ahead - len(pending)):
-                chunk = candidates[start : start + chunksize]
-                items = [_item(c) for c in chunk]
+                stop = min(start + chunksize, len(candidates))
+                items = [_item(candidates[i]) for i in range(start, stop)]
                 pending.append(pool.submit(_read_chunk, items))
             if not pending:
                 break
