@@ -416,6 +416,11 @@ def table(results: list[SizeResult]) -> str:
         )
         for r in results
     ]
+    return rst_table(header, rows)
+
+
+def rst_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A reStructuredText simple table of ``header`` and ``rows``."""
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     rule = "  ".join("=" * w for w in widths)
     lines = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), rule]

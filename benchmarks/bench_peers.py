@@ -409,16 +409,7 @@ def corpus_table(results: dict[str, ToolResult]) -> str:
             str(res.renames),
         ]
         rows.append(cells)
-    return rst_table(header, rows)
-
-
-def rst_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), rule]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    lines.append(rule)
-    return "\n".join(line.rstrip() for line in lines)
+    return bench_build.rst_table(header, rows)
 
 
 def goals(
