@@ -135,17 +135,14 @@ TINYBACKEND = textwrap.dedent(
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
         return "%s,sha256=%s,%d" % (path, digest.decode(), len(data))
 
-    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    def _module():
         name, version = _name_version()
-        mod = name.lower().replace("-", "_").replace(".", "_")
+        return name.lower().replace("-", "_").replace(".", "_"), version
+
+    def _write_wheel(wheel_directory, files):
+        """A pure wheel of ``files`` (and the dist-info), named for PKG-INFO."""
+        mod, version = _module()
         dist_info = "%s-%s.dist-info" % (mod, version)
-        files = {}
-        for root, dirs, names in os.walk("src"):
-            dirs.sort()
-            for n in sorted(names):
-                full = os.path.join(root, n)
-                with open(full, "rb") as f:
-                    files[os.path.relpath(full, "src").replace(os.sep, "/")] = f.read()
         files[dist_info + "/METADATA"] = _meta().encode()
         files[dist_info + "/WHEEL"] = (
             b"Wheel-Version: 1.0\\nGenerator: tinybackend\\n"
@@ -157,6 +154,16 @@ TINYBACKEND = textwrap.dedent(
             for k, v in files.items():
                 zf.writestr(k, v)
         return filename
+
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        files = {}
+        for root, dirs, names in os.walk("src"):
+            dirs.sort()
+            for n in sorted(names):
+                full = os.path.join(root, n)
+                with open(full, "rb") as f:
+                    files[os.path.relpath(full, "src").replace(os.sep, "/")] = f.read()
+        return _write_wheel(wheel_directory, files)
     '''
 )
 

@@ -28,21 +28,8 @@ from servers import StaticServer, serve_directory
 EDITABLE_BACKEND = TINYBACKEND + textwrap.dedent(
     """
     def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-        name, version = _name_version()
-        mod = name.lower().replace("-", "_").replace(".", "_")
-        dist_info = "%s-%s.dist-info" % (mod, version)
-        files = {
-            mod + ".pth": (os.path.abspath("src") + "\\n").encode(),
-            dist_info + "/METADATA": _meta().encode(),
-            dist_info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-        }
-        record = [_record(k, v) for k, v in files.items()] + [dist_info + "/RECORD,,"]
-        files[dist_info + "/RECORD"] = ("\\n".join(record) + "\\n").encode()
-        filename = "%s-%s-py3-none-any.whl" % (mod, version)
-        with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
-            for k, v in files.items():
-                zf.writestr(k, v)
-        return filename
+        mod, _version = _module()
+        return _write_wheel(wheel_directory, {mod + ".pth": (os.path.abspath("src") + "\\n").encode()})
     """
 )
 
