@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from buildout.privateindex.engine.paths import PROJECTS_DIR, project_page_name
+from buildout.privateindex.engine.paths import project_page_name
 from buildout.privateindex.engine.render import (
     PageFile,
     _distinct_versions,
@@ -37,12 +37,10 @@ from buildout.privateindex.engine.render import (
 
 __all__ = [
     "BLOCK",
-    "PROJECTS_DIR",
     "landing_chunks",
     "landing_html",
     "landing_row",
     "project_page",
-    "project_page_name",
 ]
 
 #: The directory of the project pages, next to ``simple/``.

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildout.privateindex.engine.fsutil import is_within
-from buildout.privateindex.engine.landing import PROJECTS_DIR
 from buildout.privateindex.engine.mediatypes import media_type
+from buildout.privateindex.engine.paths import PROJECTS_DIR
 from buildout.privateindex.errors import IndexStateError
 
 __all__ = ["MANIFEST_NAME", "Item", "Manifest", "content_type", "scan"]
