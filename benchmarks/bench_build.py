@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import distfactory  # noqa: E402
 import make_corpus  # noqa: E402
+from trash import Trash  # noqa: E402
 
 #: cold build time / sha256sum time must not exceed this.
 COLD_RATIO_GOAL = 1.5
@@ -272,7 +273,7 @@ def bench_size(args: argparse.Namespace, files: int) -> SizeResult:
     )
     extra = work / f"extra-{files}"
     output = work / f"index-{files}"
-    shutil.rmtree(extra, ignore_errors=True)
+    args.trash.discard(extra)
     extra.mkdir()
     sources = [corpus_dir, extra]
     busy: list[float] = []
@@ -308,7 +309,7 @@ def bench_size(args: argparse.Namespace, files: int) -> SizeResult:
     log(f"{files} files: sha256sum {[round(w, 2) for w, _ in shas]}")
     colds = []
     for i in range(args.repeat):
-        shutil.rmtree(output, ignore_errors=True)
+        args.trash.discard(output)
         prepare()
         colds.append(run_build(output, sources, args.jobs, profile("cold", i)))
     cold = _best(colds)
@@ -481,7 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return child_main(args.child, args.sources, args.jobs, args.child_profile)
     args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
+    args.trash = Trash(args.work)
+    args.trash.empty_and_settle()
     results = [bench_size(args, n) for n in args.files]
+    args.trash.empty()
     checks = goals(results)
     print(table(results))
     for text, ok in checks:

@@ -45,6 +45,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import make_corpus  # noqa: E402
+from trash import Trash  # noqa: E402
 
 #: tarfile's stream modes of the tar sdist suffixes.
 _TAR_MODES = {".tar.gz": "r|gz", ".tgz": "r|gz", ".tar.bz2": "r|bz2", ".tar.xz": "r|xz"}
@@ -104,9 +105,9 @@ class Entries:
         return min(self.cp_a, self.empty)
 
 
-def _skeleton(tree: Path, skeleton: Path) -> tuple[int, int, int, int]:
+def _skeleton(tree: Path, skeleton: Path, trash: Trash) -> tuple[int, int, int, int]:
     """Copy ``tree`` to ``skeleton`` with its distributions as empty files."""
-    shutil.rmtree(skeleton, ignore_errors=True)
+    trash.discard(skeleton)
     files = dirs = links = page_bytes = 0
     for dirpath, dirnames, filenames in os.walk(tree):
         rel = Path(dirpath).relative_to(tree)
@@ -137,23 +138,26 @@ def _sync() -> None:
     subprocess.run(["sync"], check=False)
 
 
-def measure_entries(tree: Path, scratch: Path, repeat: int = 3) -> Entries:
-    """Time creating the entries of the index ``tree`` (best of ``repeat``)."""
+def measure_entries(tree: Path, scratch: Path, trash: Trash, repeat: int = 3) -> Entries:
+    """Time creating the entries of the index ``tree`` (best of ``repeat``).
+
+    Nothing is deleted between the runs (see :class:`trash.Trash`).
+    """
     scratch.mkdir(parents=True, exist_ok=True)
     skeleton = scratch / "skeleton"
-    files, dirs, links, page_bytes = _skeleton(tree, skeleton)
+    files, dirs, links, page_bytes = _skeleton(tree, skeleton, trash)
     cp_times, empty_times = [], []
     layout = [
         (Path(dp).relative_to(skeleton), len(fn)) for dp, _, fn in os.walk(skeleton)
     ]  # directories and the number of entries in each
     for _ in range(repeat):
         copy = scratch / "copy"
-        shutil.rmtree(copy, ignore_errors=True)
+        trash.discard(copy)
         _sync()
         start = time.perf_counter()
         subprocess.run(["cp", "-a", str(skeleton), str(copy)], check=True)
         cp_times.append(time.perf_counter() - start)
-        shutil.rmtree(copy)
+        trash.discard(copy)
         _sync()
         empty = scratch / "empty"
         start = time.perf_counter()
@@ -163,8 +167,8 @@ def measure_entries(tree: Path, scratch: Path, repeat: int = 3) -> Entries:
             for i in range(count):
                 os.close(os.open(d / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         empty_times.append(time.perf_counter() - start)
-        shutil.rmtree(empty)
-    shutil.rmtree(skeleton)
+        trash.discard(empty)
+    trash.discard(skeleton)
     return Entries(
         files,
         dirs,
@@ -208,15 +212,18 @@ class Floor:
         return self.cpu_total / self.cores + self.entries.best + self.startup["python -c pass"]
 
 
-def measure_floor(corpus: Path, tree: Path, scratch: Path) -> Floor:
+def measure_floor(corpus: Path, tree: Path, scratch: Path, trash: Trash) -> Floor:
     return Floor(
-        measure_cpu(corpus), measure_entries(tree, scratch), startup(), os.cpu_count() or 1
+        measure_cpu(corpus),
+        measure_entries(tree, scratch, trash),
+        startup(),
+        os.cpu_count() or 1,
     )
 
 
-def build_tree(corpus: Path, tree: Path) -> None:
+def build_tree(corpus: Path, tree: Path, trash: Trash) -> None:
     """A cold build of ``corpus`` into ``tree`` (to know the entries it creates)."""
-    shutil.rmtree(tree, ignore_errors=True)
+    trash.discard(tree)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     subprocess.run(
         [sys.executable, "-m", "buildout.privateindex", "build", str(corpus), "-o", str(tree)],
@@ -269,9 +276,12 @@ def main() -> int:
     corpus = make_corpus.corpus_path(work, args.files, args.mix, args.payload_kib)
     make_corpus.ensure_corpus(corpus, args.files, payload_kib=args.payload_kib, mix=args.mix)
     tree = work / f"floor-index-{corpus.name}"
-    build_tree(corpus, tree)
+    trash = Trash(work)
+    trash.empty_and_settle()
+    build_tree(corpus, tree, trash)
     sha = min(sha256sum(corpus) for _ in range(3))
-    floor = measure_floor(corpus, tree, work / "floor-scratch")
+    floor = measure_floor(corpus, tree, work / "floor-scratch", trash)
+    trash.empty()
     print(f"{corpus.name}: {args.files} files; sha256sum {sha:.2f} s (wall, best of 3)")
     print(report(floor))
     print(f"  floor / sha256sum        {floor.total / sha:6.2f}x")

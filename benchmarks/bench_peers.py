@@ -59,6 +59,7 @@ import bench_build  # noqa: E402
 import bench_floor  # noqa: E402
 import distfactory  # noqa: E402
 import make_corpus  # noqa: E402
+from trash import Trash, settle  # noqa: E402
 
 FLOOR_GOAL = 1.5
 ALL = tuple(make_corpus.DIST_SUFFIXES)
@@ -304,8 +305,7 @@ class Bench:
     def reset(self, peer: Peer) -> int:
         """A fresh working directory holding ``dists/``: hard links to the corpus."""
         workdir = self.workdir(peer)
-        if workdir.exists():
-            subprocess.run(["rm", "-rf", str(workdir)], check=True)
+        self.args.trash.discard(workdir)  # not deleted: see trash.Trash
         dists = workdir / "dists"
         dists.mkdir(parents=True)
         n = 0
@@ -472,6 +472,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     peers = [p for p in PEERS if args.peers is None or p.name in args.peers or p.name == "ours"]
     versions = {p.name: install(p, args.work / "peers") for p in peers}
     log("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    # pip deleted its temporary trees, and earlier runs left their trash.
+    args.trash = Trash(args.work)
+    args.trash.empty()
+    settle()
     checks: list[tuple[str, bool]] = []
     data: dict[str, Any] = {
         "environment": bench_build.environment(),
@@ -487,7 +491,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = bench.measure(peers)
         # The floor, from the tree of our last (strace) cold build.
         floor = bench_floor.measure_floor(
-            bench.corpus_dir, bench.workdir(PEERS[0]) / "out", args.work / "floor-scratch"
+            bench.corpus_dir,
+            bench.workdir(PEERS[0]) / "out",
+            args.work / "floor-scratch",
+            args.trash,
         )
         sha = min(bench_floor.sha256sum(bench.corpus_dir) for _ in range(3))
         text = (
@@ -532,6 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    args.trash.empty()
     data["goals"] = [{"goal": text, "pass": ok} for text, ok in checks]
     data["date"] = datetime.datetime.now().isoformat(timespec="seconds")
     data["platform"] = platform.platform()

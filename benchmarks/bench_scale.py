@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_build  # noqa: E402
 import make_corpus  # noqa: E402
+from trash import Trash  # noqa: E402
 
 CPU_GOAL = 1.1
 #: At most this many seconds of waiting for a quiet machine before each build.
@@ -63,11 +63,11 @@ def child(output: str, source: str) -> int:
     return 0
 
 
-def run(corpus: Path, output: Path) -> dict[str, float]:
-    shutil.rmtree(output, ignore_errors=True)
-    # Deleting a tree of 100,000 entries leaves the file system busy (the
-    # journal, discards) for seconds, and a build started at once pays for
-    # it in system time: the next build waits until the machine is quiet.
+def run(corpus: Path, output: Path, trash: Trash) -> dict[str, float]:
+    # The last round's index is moved aside, not deleted: a build right after
+    # deleting a tree of 100,000 entries pays for every inode it freed (see
+    # trash.Trash).
+    trash.discard(output)
     os.sync()
     bench_build.wait_for_quiet(QUIET_WAIT)
     subprocess.run(
@@ -100,13 +100,16 @@ def main(argv: list[str] | None = None) -> int:
         corpora[n] = make_corpus.corpus_path(work, n, "small", args.payload_kib)
         make_corpus.ensure_corpus(corpora[n], n, payload_kib=args.payload_kib, mix="small")
     runs: dict[int, list[dict[str, float]]] = {n: [] for n in args.files}
+    trash = Trash(work)
+    trash.empty_and_settle()
     for r in range(args.repeat):
         for n in args.files if r % 2 == 0 else args.files[::-1]:
-            result = run(corpora[n], work / f"scale-index-{n}")
+            result = run(corpora[n], work / f"scale-index-{n}", trash)
             if result["files"] != n or result["problems"]:
                 print(f"warning: {n}: indexed {result['files']}, problems {result['problems']}")
             runs[n].append(result)
             print(f"{n} files: {result}", file=sys.stderr)
+    trash.empty()
     med = {
         n: {k: statistics.median(r[k] for r in runs[n]) for k in ("wall", "cpu", "peak_rss_mib")}
         for n in args.files
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(f"CPU per file {big} / {small}, round by round: {[round(x, 2) for x in pairs]}")
     # Beside it, the user CPU alone: the system time is mostly creating
-    # entries, whose cost on this VM swings from minute to minute.
+    # entries, which costs more after deletions (see trash.Trash).
     users = [
         (b["user"] / big) / (s["user"] / small) for s, b in zip(runs[small], runs[big], strict=True)
     ]
