@@ -66,7 +66,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "privateindex = buildout.privateindex.cli:main",
+            "privateindex = buildout.privateindex.__main__:run",
         ],
         "zc.buildout": [
             "default = buildout.privateindex.recipe:Recipe",

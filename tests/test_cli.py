@@ -329,3 +329,47 @@ def test_python_dash_m(broken: tuple[Path, list[Path]], tmp_path: Path) -> None:
     assert sorted(line.split(": ")[1] for line in lines[:2]) == sorted(str(p) for p in bad)
     assert lines[2] == "privateindex: error: 2 files could not be indexed (--strict)"
     assert SUMMARY.fullmatch(proc.stdout)
+
+
+def test_the_script_exits_with_all_output_written(
+    broken: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    """The installed ``privateindex`` ends the process without the interpreter's
+    teardown: what it printed and logged, through pipes, is all there."""
+    src, bad = broken
+    script = Path(sys.executable).with_name("privateindex")
+    argv = [str(script), "build", "-vv", str(src), "-o", str(tmp_path / "index"), "--strict"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert SUMMARY.fullmatch(proc.stdout)
+    lines = proc.stderr.splitlines()
+    assert any("1 file(s) in 1 project(s); 1 added" in line for line in lines), proc.stderr
+    assert sorted(line.split(": ")[1] for line in lines if line.startswith("warning")) == sorted(
+        str(p) for p in bad
+    )
+    assert lines[-1] == "privateindex: error: 2 files could not be indexed (--strict)"
+
+
+_QUICK_EXIT = """
+import atexit, sys, threading, time
+from buildout.privateindex.__main__ import run
+atexit.register(lambda: print("atexit ran", flush=False))
+if sys.argv[1] == "thread":
+    def late():
+        time.sleep(0.5)
+        print("the thread finished")
+    threading.Thread(target=late).start()
+sys.argv[1:] = ["build", "-q", *sys.argv[2:]]
+run()
+"""
+
+
+@pytest.mark.parametrize("thread", ["thread", "no-thread"])
+def test_the_quick_exit_runs_atexit_and_waits_for_threads(
+    sources: Path, tmp_path: Path, thread: str
+) -> None:
+    argv = [sys.executable, "-c", _QUICK_EXIT, thread, str(sources), "-o", str(tmp_path / "i")]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    expected = ["the thread finished"] if thread == "thread" else []
+    assert proc.stdout.splitlines() == [*expected, "atexit ran"]

@@ -1,7 +1,49 @@
-"""``python -m buildout.privateindex`` runs the ``privateindex`` command."""
+"""The ``privateindex`` command's entry point, also ``python -m buildout.privateindex``."""
 
+from __future__ import annotations
+
+import atexit
+import os
 import sys
+import threading
+from typing import NoReturn
 
 from buildout.privateindex.cli import main
 
-sys.exit(main())
+__all__ = ["run"]
+
+
+def run() -> NoReturn:
+    """Run :func:`~buildout.privateindex.cli.main`, then end the process at once.
+
+    A normal exit clears every module and object before the process ends:
+    about 10 ms after a build, a tenth of a rebuild with nothing to do (goal 3
+    in ``benchmarks/README.rst``), spent on memory the process is about to
+    give back anyway.  So once the command is done, the standard streams are
+    flushed, the ``atexit`` handlers run (logging's, the process pool's) and
+    ``os._exit`` ends the process with the command's status.  Whenever that
+    could lose anything, the exit is the normal one: while another thread
+    still runs, or when a stream cannot be flushed (a closed pipe: Python then
+    reports it and exits with status 120, as always).
+    """
+    code = main()
+    if threading.active_count() > 1 or not _flushed():
+        sys.exit(code)
+    atexit._run_exitfuncs()  # they may write, so flush again
+    if not _flushed():
+        sys.exit(code)
+    os._exit(code)
+
+
+def _flushed() -> bool:
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    run()

@@ -17,7 +17,6 @@ import errno
 import itertools
 import logging
 import os
-import shutil
 from collections.abc import Iterable, Iterator
 
 from buildout.privateindex.errors import IndexStateError
@@ -203,6 +202,8 @@ def _place_through_temp(source: str, target: str, link: bool) -> bool:
                     raise
                 link = False
         if not link:
+            import shutil  # only for a copy: it imports the compression modules
+
             shutil.copy2(source, tmp)
             os.chmod(tmp, PUBLIC_FILE)
         os.replace(tmp, target)
