@@ -506,7 +506,10 @@ def test_refuses_a_foreign_directory(src: Path, tmp_path: Path) -> None:
 def test_lock_timeout(src: Path, tmp_path: Path) -> None:
     out = tmp_path / "index"
     build([src], out)
-    with lock_held_elsewhere(out), pytest.raises(IndexStateError, match=r"held the lock for 0\.1 seconds"):
+    with (
+        lock_held_elsewhere(out),
+        pytest.raises(IndexStateError, match=r"held the lock for 0\.1 seconds"),
+    ):
         build([src], out, lock_timeout=0.1)
 
 

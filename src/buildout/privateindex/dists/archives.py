@@ -127,5 +127,3 @@ def too_big(path: str, member: str, size: int, limit: int) -> DistributionError:
     return DistributionError(
         path, f"{member} is {size} bytes, more than the {mib(limit)} this reads"
     )
-
-

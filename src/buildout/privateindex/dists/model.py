@@ -21,6 +21,7 @@ SDIST_SUFFIXES: tuple[str, ...] = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".z
 WHEEL_SUFFIX = ".whl"
 EGG_SUFFIX = ".egg"
 
+
 def sdist_suffix(filename: str) -> str | None:
     """
     Return the archive suffix of an sdist file name, or None.

@@ -136,8 +136,7 @@ def _find_members(path: str, tf: tarfile.TarFile) -> tuple[bytes | None, bytes |
             if pkg_info is None:
                 raise DistributionError(
                     path,
-                    f"no PKG-INFO in the first {mib(MAX_EXAMINED_BYTES)} of the "
-                    "decompressed sdist",
+                    f"no PKG-INFO in the first {mib(MAX_EXAMINED_BYTES)} of the decompressed sdist",
                 )
             break  # pyproject.toml is optional
         if not member.isfile():

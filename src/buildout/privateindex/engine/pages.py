@@ -104,9 +104,7 @@ class PageWriter:
         self.batch.note(path)
         self.written += 1
 
-    def _page_file(
-        self, dist: DistFile, provenance: FileProvenance | None = None
-    ) -> PageFile:
+    def _page_file(self, dist: DistFile, provenance: FileProvenance | None = None) -> PageFile:
         """How a project page links ``dist``, given where it comes from."""
         from buildout.privateindex.engine.render import PageFile
 

@@ -37,6 +37,7 @@ __all__ = ["Plan", "make_plan"]
 
 logger = logging.getLogger(__name__)
 
+
 class Plan:
     """What a build does; filled by :func:`make_plan`, :meth:`resolve` and :meth:`added`."""
 
