@@ -113,3 +113,31 @@ def test_a_page_that_cannot_be_written_fails_the_build_and_the_next_one_recovers
     report = build_index([src], out, jobs=1)
     assert report.ok and report.files == 2
     assert sorted(check_index(out)) == ["alpha-1.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cold_builds_early_pages_are_those_its_state_gives(
+    src: Path, tmp_path: Path, jobs: int
+) -> None:
+    """A cold build writes project pages from what it placed, not from its
+    state; re-rendered from the state they are the same bytes: dates clamped
+    to when the index first held a file, a file its name does not place,
+    several sources."""
+    make_sdist(src, "alpha", "1.0.post1", filename="alpha-1.0-r1.tar.gz")
+    future = make_wheel(src, "beta", "2.0")
+    year_2099 = 4070908800 * 10**9
+    os.utime(future, ns=(year_2099, year_2099))
+    more = tmp_path / "more"
+    more.mkdir()
+    for n in range(12):
+        make_wheel(more, f"many-{n % 3}", f"1.{n}")
+    out = tmp_path / "index"
+    report = build_index([src, more], out, jobs=jobs)
+    assert report.ok and report.files == 16, report.problems
+    early = page_bytes(out)
+    assert b"2099-" not in early["simple/beta/index.json"]
+    # A changed setting has every page written again from the state.
+    assert build_index([src, more], out, jobs=jobs, yanks=["alpha==9"]).pages_written
+    assert build_index([src, more], out, jobs=jobs).pages_written
+    assert page_bytes(out) == early
+    check_index(out)

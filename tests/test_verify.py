@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -178,12 +179,24 @@ def test_malformed_pages_are_problems_not_tracebacks(index: Path) -> None:
 
 
 _BUILDER = """
-import sys
+import os, sys
 from buildout.privateindex.engine.build import build_index
-out, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-for i in range(rounds):
-    build_index([a, b] if i % 2 else [a], out, prune=True, jobs=1)
+out, a, b, progress, stop = sys.argv[1:]
+rounds = 0
+while not os.path.exists(stop):
+    build_index([a, b] if rounds % 2 else [a], out, prune=True, jobs=1)
+    rounds += 1
+    with open(progress + ".tmp", "w") as f:
+        f.write(str(rounds))
+    os.replace(progress + ".tmp", progress)
 """
+
+
+def _rounds(progress: Path) -> int:
+    try:
+        return int(progress.read_text())
+    except FileNotFoundError:
+        return 0
 
 
 def test_verify_during_builds_reports_no_false_problem(tmp_path: Path) -> None:
@@ -197,19 +210,27 @@ def test_verify_during_builds_reports_no_false_problem(tmp_path: Path) -> None:
         make_sdist(b, "steady", f"2.{n}")
     out = tmp_path / "index"
     build_index([a], out)
-    builder = subprocess.Popen(
-        [sys.executable, "-c", _BUILDER, str(out), str(a), str(b), "60"],
-    )
+    progress, stop = tmp_path / "rounds", tmp_path / "stop"
+    argv = [sys.executable, "-c", _BUILDER, str(out), str(a), str(b), str(progress), str(stop)]
+    builder = subprocess.Popen(argv)
     runs, false_problems = 0, []
     try:
-        while builder.poll() is None:
+        deadline = time.monotonic() + 120
+        while _rounds(progress) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first = _rounds(progress)
+        # Verify while the builder adds and prunes, 40 builds or more.
+        while (runs < 20 or _rounds(progress) < first + 40) and time.monotonic() < deadline:
             problems = verify_index(out)
             runs += 1
             if problems:
                 false_problems.append(problems)
+        assert builder.poll() is None, "the builder stopped"
+        stop.touch()
+        builder.wait(timeout=120)
     finally:
         builder.kill()
         builder.wait()
     assert builder.returncode == 0
-    assert runs >= 20
+    assert _rounds(progress) >= first + 40 and runs >= 20
     assert false_problems == []

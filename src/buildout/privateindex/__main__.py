@@ -23,11 +23,13 @@ def run() -> NoReturn:
     flushed, the ``atexit`` handlers run (logging's, the process pool's) and
     ``os._exit`` ends the process with the command's status.  Whenever that
     could lose anything, the exit is the normal one: while another thread
-    still runs, or when a stream cannot be flushed (a closed pipe: Python then
-    reports it and exits with status 120, as always).
+    still runs, under a profiler or tracer (which write their results after
+    this returns), or when a stream cannot be flushed (a closed pipe: Python
+    then reports it and exits with status 120, as always).
     """
     code = main()
-    if threading.active_count() > 1 or not _flushed():
+    watched = sys.gettrace() is not None or sys.getprofile() is not None
+    if watched or threading.active_count() > 1 or not _flushed():
         sys.exit(code)
     atexit._run_exitfuncs()  # they may write, so flush again
     if not _flushed():

@@ -212,10 +212,11 @@ def _build(
         outcomes = read_files(plan.to_read, jobs=jobs, progress=progress, place_into=simple)
         for n, outcome in enumerate(outcomes, 1):
             result = plan.resolve(outcome)
+            row = None
             if result is not None:
-                placer.place(outcome.candidate, result, placed=outcome.placed)
+                row = placer.place(outcome.candidate, result, placed=outcome.placed)
             if early is not None:
-                early.settled(outcome.candidate.filename, result)
+                early.settled(outcome.candidate.filename, result, row)
             if n % _BATCH == 0:
                 placer.flush()  # memory stays flat however many files are read
         placer.flush()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
 
@@ -102,9 +102,9 @@ def _newest_first(files: Iterable[PageFile]) -> list[PageFile]:
     return sorted(by_name, key=lambda f: _version_key(f.dist.version), reverse=True)
 
 
-def _latest(files: Sequence[PageFile]) -> str:
-    """The newest version, preferring final releases that are not yanked."""
-    newest = _newest_first(files)
+def _latest(newest: Sequence[PageFile]) -> str:
+    """The newest version of files sorted newest first, preferring final
+    releases that are not yanked."""
     for page_file in newest:
         valid, version, _ = _version_key(page_file.dist.version)
         if page_file.yanked is None and valid and not version.is_prerelease:
@@ -112,12 +112,12 @@ def _latest(files: Sequence[PageFile]) -> str:
     return newest[0].dist.version if newest else ""
 
 
-def _describe(project: str, files: Sequence[PageFile]) -> tuple[str, str, str]:
-    """Display name, latest version and summary of a project."""
-    newest = _newest_first(files)
+def _describe(project: str, newest: Sequence[PageFile]) -> tuple[str, str, str]:
+    """Display name, latest version and summary of a project, from its files
+    sorted newest first."""
     name = newest[0].dist.name if newest else project
     summary = next((f.dist.summary for f in newest if f.dist.summary), "")
-    return name, _latest(files), summary
+    return name, _latest(newest), summary
 
 
 def _same_version(version: str) -> object:
@@ -132,7 +132,7 @@ def _plural(n: int, word: str) -> str:
 
 def landing_row(project: str, files: Sequence[PageFile]) -> str:
     """The landing page's row for one (normalized) project: a line of HTML."""
-    name, latest, summary = _describe(project, files)
+    name, latest, summary = _describe(project, _newest_first(files))
     href = quote(project_page_name(project))
     size = humanize_size(sum(f.dist.size for f in files))
     return (
@@ -196,8 +196,8 @@ def landing_html(projects: Mapping[str, Sequence[PageFile]]) -> str:
 
 def _file_href(project: str, page_file: PageFile) -> str:
     """Where the project page (in ``projects/``) links a file: its copy in ``simple/``."""
-    if urlsplit(page_file.url).scheme:
-        return page_file.url  # files served elsewhere (--base-url)
+    if ":" in page_file.url:  # files served elsewhere (--base-url): a quoted name has no ":"
+        return page_file.url
     return f"../simple/{quote(project)}/{page_file.url}"
 
 
@@ -207,12 +207,12 @@ def _upload(page_file: PageFile) -> str:
     return f'<time datetime="{iso}">{iso[:10]} {iso[11:19]}</time>'
 
 
-def _file_rows(project: str, files: Sequence[PageFile]) -> list[str]:
+def _file_rows(project: str, newest: Sequence[PageFile], versions: list[str]) -> list[str]:
     rows: list[str] = []
     groups: dict[object, list[PageFile]] = {}
-    for page_file in _newest_first(files):  # each group newest first too
+    for page_file in newest:  # each group newest first too
         groups.setdefault(_same_version(page_file.dist.version), []).append(page_file)
-    for version in _distinct_versions(f.dist.version for f in files)[::-1]:
+    for version in versions[::-1]:
         group = groups[_same_version(version)]
         for i, page_file in enumerate(group):
             dist = page_file.dist
@@ -237,7 +237,8 @@ def _file_rows(project: str, files: Sequence[PageFile]) -> list[str]:
 
 def project_page(project: str, files: Sequence[PageFile]) -> str:
     """The page for people about one (normalized) project: ``projects/<project>.html``."""
-    name, latest, summary = _describe(project, files)
+    newest = _newest_first(files)
+    name, latest, summary = _describe(project, newest)
     versions = _distinct_versions(f.dist.version for f in files)
     size = humanize_size(sum(f.dist.size for f in files))
     facts = f"Latest version {latest}; {_plural(len(versions), 'version')}, "
@@ -252,7 +253,7 @@ def project_page(project: str, files: Sequence[PageFile]) -> str:
         "<thead><tr><th>Version</th><th>File</th><th>Size</th><th>Requires-Python</th>"
         "<th>Uploaded (UTC)</th><th>Yanked</th></tr></thead>",
         "<tbody>",
-        *_file_rows(project, files),
+        *_file_rows(project, newest, versions),
         "</tbody>",
         "</table>",
     ]

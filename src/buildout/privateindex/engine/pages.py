@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -116,12 +116,18 @@ class PageWriter:
         upload_time = provenance.upload_time(dist.mtime_ns)
         return PageFile(dist, url, self.settings.yanked(dist, provenance.yanked), upload_time)
 
-    def _project(self, project: str, dists: Sequence[DistFile]) -> None:
+    def _project(
+        self,
+        project: str,
+        dists: Sequence[DistFile],
+        provenance: Mapping[str, FileProvenance] | None = None,
+    ) -> None:
         # The renderers are imported only when a page is written: a no-change
         # rebuild (goal 3 in benchmarks/README.rst) never needs them.
         from buildout.privateindex.engine import landing, render
 
-        provenance = self._state.provenance(project)
+        if provenance is None:
+            provenance = self._state.provenance(project)
         files = [self._page_file(dist, provenance.get(dist.filename)) for dist in dists]
         directory = os.path.join(self.simple, project)
         fsutil.make_public_dirs(directory)
@@ -156,11 +162,19 @@ class PageWriter:
         """Whether :meth:`write` re-renders every project (then none is written early)."""
         return recovering or (self.settings_changed and bool(self.old_projects))
 
-    def write_project(self, project: str) -> bool:
-        """Write one project's pages from the state; False if it has no file."""
-        dists = self._state.project_dists(project)
+    def write_project(
+        self,
+        project: str,
+        dists: Sequence[DistFile] | None = None,
+        provenance: Mapping[str, FileProvenance] | None = None,
+    ) -> bool:
+        """Write one project's pages from the state, or from ``dists`` and
+        ``provenance`` (what the state holds, or will when it commits: the
+        files by file name, and their provenance); False if it has no file."""
+        if dists is None:
+            dists = self._state.project_dists(project)
         if dists:
-            self._project(project, dists)
+            self._project(project, dists, provenance)
         return bool(dists)
 
     def write(self, changed: set[str], *, full: bool = False) -> int:

@@ -65,6 +65,10 @@ class ProvenanceRecords:
             ((filename, now_ns) for filename in filenames),
         )
 
+    def has_provenance(self) -> bool:
+        """Whether the table has any row."""
+        return bool(self._query("SELECT EXISTS (SELECT 1 FROM provenance)")[0][0])
+
     def forget_provenance(self, filenames: Iterable[str]) -> None:
         self._write("DELETE FROM provenance WHERE filename = ?", ((n,) for n in filenames))
 
