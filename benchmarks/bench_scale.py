@@ -7,8 +7,9 @@ wheels), with small payloads (0.2 K to 1.8 K KiB, K = 4 by default) to keep
 the 50,000-file corpus quick to generate and to build.  Each cold build runs
 ``build_index`` in a fresh process (``--child``), which records the CPU
 seconds (user + system, its own and its pool workers') and the wall time of
-the ``build_index`` call alone, and the peak RSS of the largest process
-(``ru_maxrss``).  The sizes alternate; medians of ``--repeat``.
+the ``build_index`` call alone, and the peak RSS of the largest process (its
+own ``VmHWM``, the workers' ``ru_maxrss``: see
+``bench_build.own_peak_rss_kib``).  The sizes alternate; medians of ``--repeat``.
 
 Goal 4: CPU per file at the largest size at most 1.1x that at the smallest
 (the median of the rounds' ratios, each round running both sizes in turn),
@@ -54,9 +55,9 @@ def child(output: str, source: str) -> int:
     report = build_index([source], output)
     wall, (user1, sys1) = time.perf_counter() - wall0, cpu()
     used, user = user1 + sys1 - user0 - sys0, user1 - user0
+    # The workers are forked from this process: their ru_maxrss is their own.
     peak = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        bench_build.own_peak_rss_kib(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     )
     print(json.dumps({"wall": wall, "cpu": used, "user": user, "peak_rss_mib": peak / 1024,
                       "files": report.files, "problems": len(report.problems)}))  # fmt: skip
