@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import sqlite3
@@ -87,7 +86,7 @@ def test_uncommitted_changes_are_rolled_back(tmp_path: Path) -> None:
 
 
 def test_rows_round_trip() -> None:
-    for dist in (SDIST, WHEEL, dataclasses.replace(SDIST, build_requires=())):
+    for dist in (SDIST, WHEEL, SDIST._replace(build_requires=())):
         assert row_to_dist(dist_to_row(dist, "/src")) == dist
 
 

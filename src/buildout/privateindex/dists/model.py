@@ -1,9 +1,14 @@
-"""The data model shared by every core module: plain, immutable records."""
+"""The data model shared by every core module: plain, immutable records.
+
+They are named tuples, not dataclasses: ``dataclasses`` imports ``inspect``
+(with ``ast`` and ``dis``), about 6 ms of every command's start-up, a
+tenth of a rebuild with nothing to do (``benchmarks/README.rst``, goal 3).
+"""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from buildout.privateindex.dists.safetext import printable
 
@@ -68,8 +73,7 @@ def classify(filename: str) -> Kind | None:
 DEFAULT_BUILD_REQUIRES: tuple[str, ...] = ("setuptools>=40.8.0",)
 
 
-@dataclass(frozen=True, slots=True)
-class DistFile:
+class DistFile(NamedTuple):
     """One distribution file as the index knows it.
 
     ``project`` is the PEP 503 normalized name, ``name`` and ``version`` are
@@ -104,8 +108,7 @@ class DistFile:
         return self.build_requires
 
 
-@dataclass(frozen=True, slots=True)
-class ReadResult:
+class ReadResult(NamedTuple):
     """What reading a distribution file yields.
 
     ``core_metadata`` is the raw core metadata file of a wheel (written next
@@ -116,8 +119,7 @@ class ReadResult:
     core_metadata: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """A file that was not indexed, and why."""
 
     path: str
@@ -128,8 +130,7 @@ class Problem:
         return printable(f"{self.path}: {self.reason}")
 
 
-@dataclass(frozen=True, slots=True)
-class UpstreamFile:
+class UpstreamFile(NamedTuple):
     """One file of an upstream project page.
 
     ``yanked`` is None when the file is not yanked, else the reason (``""``

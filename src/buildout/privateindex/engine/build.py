@@ -30,7 +30,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from buildout.privateindex.dists.model import DistFile, Problem, UpstreamFile
@@ -56,23 +55,30 @@ Progress = Callable[[int, int], None]
 _BATCH = 512
 
 
-@dataclass
 class BuildReport:
     """What a build did.
 
     ``files`` and ``projects`` count what the index holds after the build,
     ``added`` and ``pruned`` are file names, ``problems`` lists each file
     that could not be indexed (once), ``pages_written`` counts the pages
-    (HTML and JSON) written.
+    (HTML and JSON) written, ``elapsed`` the seconds the build took.
     """
 
-    files: int = 0
-    projects: int = 0
-    added: list[str] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    pages_written: int = 0
-    elapsed: float = 0.0
+    def __init__(self) -> None:
+        self.files = 0
+        self.projects = 0
+        self.added: list[str] = []
+        self.pruned: list[str] = []
+        self.problems: list[Problem] = []
+        self.pages_written = 0
+        self.elapsed = 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"BuildReport(files={self.files}, projects={self.projects}, "
+            f"added={len(self.added)}, pruned={len(self.pruned)}, "
+            f"problems={len(self.problems)}, pages_written={self.pages_written})"
+        )
 
     @property
     def ok(self) -> bool:
@@ -238,9 +244,12 @@ def _build(
     state.forget_scans(plan.forgotten)
     state.set_settings(settings.fingerprint)
     batch.flush()  # what the state lists is on disk before the state commits
+    removed = plan.removed()
+    if state.dirty and not (removed or writer.emptied or recovering):
+        state.set_dirty(False)  # nothing left to remove: one commit says both
     state.commit()
     if state.dirty:
-        cleanup.remove_files(simple, plan.removed(), writer.emptied, batch)
+        cleanup.remove_files(simple, removed, writer.emptied, batch)
         if recovering:
             cleanup.remove_leftovers(simple, state, batch)
         batch.flush()  # and gone before the state says the build is over

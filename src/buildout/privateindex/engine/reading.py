@@ -12,15 +12,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
-import dataclasses
 import itertools
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -41,8 +39,7 @@ PARALLEL_THRESHOLD = 8
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class ReadOutcome:
+class ReadOutcome(NamedTuple):
     """What reading one candidate gave: a result, or an error reason.
 
     ``skipped`` marks files that are no distribution at all (a plain
@@ -60,8 +57,8 @@ class ReadOutcome:
     placed: bool = False
 
 
-#: The picklable form of an outcome, as a worker process returns it.  Plain
-#: tuples: frozen, slotted dataclasses do not unpickle on every Python.
+#: The picklable form of an outcome, as a worker process returns it: plain
+#: tuples, quicker to pickle than the named ones.
 _Wire = tuple[tuple[object, ...] | None, bytes | None, str | None, bool, bool, bool]
 #: What a reader is given: path, size, mtime, whether everyone may read it.
 _Item = tuple[str, int, int, bool]
@@ -94,7 +91,7 @@ def _read_one(item: _Item, placer: NewFiles | None = None) -> _Wire:
     if (dist.size, dist.mtime_ns) != (size, mtime_ns):
         changed = "cannot read: the file changed while the build ran"
         return (None, None, changed, False, False, False)
-    fields = tuple(getattr(dist, f.name) for f in dataclasses.fields(DistFile))
+    fields = tuple(dist)
     core_metadata = result.core_metadata
     placed = False
     if placer is not None and readable and usable_project(dist.project):
@@ -107,7 +104,7 @@ def _outcome(candidate: Candidate, wire: _Wire) -> ReadOutcome:
     fields, core_metadata, error, skipped, cacheable, placed = wire
     if fields is None:
         return ReadOutcome(candidate, None, error, skipped, cacheable)
-    dist = DistFile(*fields)  # type: ignore[arg-type]
+    dist = DistFile._make(fields)
     return ReadOutcome(candidate, ReadResult(dist, core_metadata), placed=placed)
 
 

@@ -15,9 +15,8 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
@@ -53,8 +52,7 @@ _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 _SPECIAL = re.compile(f"[&<>\"'{CONTROL_CHARACTERS}]")
 
 
-@dataclass(frozen=True, slots=True)
-class PageFile:
+class PageFile(NamedTuple):
     """One file as a project page links it.
 
     ``url`` is the link without fragment, relative (``foo-1.0.tar.gz``) or

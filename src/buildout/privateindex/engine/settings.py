@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from buildout.privateindex.dists.model import DistFile
 
@@ -15,8 +15,7 @@ __all__ = ["FORMAT_VERSION", "RenderSettings"]
 FORMAT_VERSION = "2"
 
 
-@dataclass(frozen=True)
-class RenderSettings:
+class RenderSettings(NamedTuple):
     """What the pages depend on besides the files: base URL and yanks."""
 
     base_url: str | None
