@@ -26,12 +26,14 @@ class Trash:
     A build started right after deleting the previous round's tree pays for
     it, so no tree is deleted while anything is measured: it is renamed into
     ``WORK/trash/`` (same file system, no inode freed), and the trash is
-    emptied once, at the end, or at the start (then the run waits out the
-    minute).
+    emptied once, at the end, or at the start; a run that starts less than
+    a minute after a run emptied its trash (``WORK/.trash-emptied`` says
+    when) waits out the rest of the minute.
     """
 
     def __init__(self, work: Path) -> None:
         self.root = work / "trash"
+        self._stamp = work / ".trash-emptied"
         self._count = 0
 
     def discard(self, path: Path) -> None:
@@ -47,17 +49,24 @@ class Trash:
         if not self.root.exists():
             return False
         subprocess.run(["rm", "-rf", str(self.root)], check=True)
+        self._stamp.touch()
         return True
 
     def empty_and_settle(self) -> None:
-        """Empty the trash, then wait until the freed inodes are reusable."""
-        if self.empty():
-            settle()
+        """Empty the trash, then wait until the inodes freed, by this run or
+        by one that ended less than a minute ago, are reusable."""
+        self.empty()
+        try:
+            since = time.time() - self._stamp.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if since < RECENTLY_DELETED_S:
+            settle(RECENTLY_DELETED_S - since)
 
 
-def settle() -> None:
+def settle(seconds: float = RECENTLY_DELETED_S) -> None:
     """Wait until the inodes freed so far no longer slow down file creation."""
     os.sync()  # a freed inode in a dirty inode table block waits 300 s
-    message = f"waiting {RECENTLY_DELETED_S} s for the freed inodes to be reusable (see Trash)"
+    message = f"waiting {seconds:.0f} s for the freed inodes to be reusable (see Trash)"
     print(message, file=sys.stderr, flush=True)
-    time.sleep(RECENTLY_DELETED_S)
+    time.sleep(seconds)

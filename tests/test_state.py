@@ -11,6 +11,7 @@ import pytest
 
 from buildout.privateindex.dists.model import DistFile, Kind, Problem
 from buildout.privateindex.engine import cleanup, fsutil
+from buildout.privateindex.engine.candidates import CandidateList
 from buildout.privateindex.engine.reading import read_files
 from buildout.privateindex.engine.scan import check_sources, iter_candidates
 from buildout.privateindex.engine.state import (
@@ -220,3 +221,18 @@ def test_a_file_changed_since_the_scan_is_not_cached(tmp_path: Path) -> None:
     assert outcome.error == "cannot read: the file changed while the build ran"
     (outcome,) = read_files([candidate])
     assert outcome.result is not None and outcome.result.dist.mtime_ns == candidate.mtime_ns
+
+
+def test_read_files_in_parallel_gives_every_outcome_once_in_order(tmp_path: Path) -> None:
+    """However the files are split between the readers (small chunks first,
+    then larger): 150 files, large ones among small ones, as a list and as
+    the build's column list."""
+    for i in range(150):
+        payload = os.urandom(300_000 if i % 37 == 0 else 1_000 + 50 * i)
+        make_wheel(tmp_path, f"pkg{i}", "1.0", extra_files={f"pkg{i}/data.bin": payload})
+    candidates = list(iter_candidates([str(tmp_path)], None, []))
+    serial = list(read_files(candidates, jobs=1))
+    assert all(o.result is not None for o in serial) and len(serial) == 150
+    for jobs in (2, 3):
+        assert list(read_files(candidates, jobs=jobs)) == serial
+        assert list(read_files(CandidateList(candidates), jobs=jobs)) == serial
