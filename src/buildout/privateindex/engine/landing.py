@@ -18,6 +18,7 @@ index page.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
@@ -90,6 +91,7 @@ def _digest(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
+@functools.cache  # the same two texts, once per page otherwise
 def _csp(script: bool) -> str:
     """Allow the inline style (and script) by hash, nothing else at all."""
     scripts = f" script-src {_digest(_SCRIPT)};" if script else ""
