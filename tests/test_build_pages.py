@@ -10,7 +10,7 @@ import pytest
 
 from buildout.privateindex.dists import metadata
 from buildout.privateindex.dists.model import ReadResult
-from buildout.privateindex.engine import fsutil
+from buildout.privateindex.engine import fsutil, placing
 from buildout.privateindex.engine.build import build_index
 from buildout.privateindex.errors import IndexStateError
 from distfactory import make_sdist, make_wheel
@@ -140,4 +140,50 @@ def test_a_cold_builds_early_pages_are_those_its_state_gives(
     assert build_index([src, more], out, jobs=jobs, yanks=["alpha==9"]).pages_written
     assert build_index([src, more], out, jobs=jobs).pages_written
     assert page_bytes(out) == early
+    check_index(out)
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_a_project_whose_only_file_is_lost_and_unreadable_leaves_the_index(
+    tmp_path: Path, alone: bool
+) -> None:
+    """Its pages, directory and landing row go: no page links a file that is
+    not there (alone: the build that notices it starts from an empty state)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    if not alone:
+        make_wheel(src, "alpha", "1.0")
+    wheel = make_wheel(src, "gone", "1.0")
+    out = tmp_path / "index"
+    build_index([src], out, jobs=1)
+    (out / "simple" / "gone" / wheel.name).unlink()  # the index lost it
+    wheel.write_bytes(b"not a wheel any more")  # and its source cannot give it back
+    for _ in range(2):
+        report = build_index([src], out, jobs=1)
+        assert [p.path for p in report.problems] == [str(wheel)]
+        assert not (out / "simple" / "gone").exists()
+        assert not (out / "projects" / "gone.html").exists()
+        assert 'id="gone"' not in (out / "index.html").read_text()
+        check_index(out)
+
+
+def test_early_pages_beyond_the_rows_a_cold_build_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sources, each with one file of every project: a cold build keeps
+    the rows of half the files until their projects' pages are written; past
+    its bound it writes them from the state, with the same bytes."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for n in range(30):
+        make_wheel(a, f"proj-{n}", "1.0")
+        make_wheel(b, f"proj-{n}", "2.0")
+    expected = tmp_path / "expected"
+    build_index([a, b], expected, jobs=1)
+    monkeypatch.setattr(placing, "_MAX_HELD", 10)
+    out = tmp_path / "index"
+    report = build_index([a, b], out, jobs=1)
+    assert report.ok and report.files == 60
+    assert page_bytes(out) == page_bytes(expected)
     check_index(out)

@@ -373,3 +373,20 @@ def test_the_quick_exit_runs_atexit_and_waits_for_threads(
     assert proc.returncode == 0, proc.stderr
     expected = ["the thread finished"] if thread == "thread" else []
     assert proc.stdout.splitlines() == [*expected, "atexit ran"]
+
+
+def test_the_quick_exit_leaves_profilers_and_python_i_their_turn(
+    sources: Path, tmp_path: Path
+) -> None:
+    """``python -m cProfile`` prints its profile, ``python -i`` its prompt's
+    input runs: both act after the command returns."""
+    build = ["-m", "buildout.privateindex", "build", "-q", str(sources), "-o"]
+    argv = [sys.executable, "-m", "cProfile", *build, str(tmp_path / "a")]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "function calls" in proc.stdout
+    argv = [sys.executable, "-i", *build, str(tmp_path / "b")]
+    proc = subprocess.run(
+        argv, input='print("after the command")\n', capture_output=True, text=True, timeout=120
+    )
+    assert "after the command" in proc.stdout, proc.stderr

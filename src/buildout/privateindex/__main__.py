@@ -23,18 +23,35 @@ def run() -> NoReturn:
     flushed, the ``atexit`` handlers run (logging's, the process pool's) and
     ``os._exit`` ends the process with the command's status.  Whenever that
     could lose anything, the exit is the normal one: while another thread
-    still runs, under a profiler or tracer (which write their results after
-    this returns), or when a stream cannot be flushed (a closed pipe: Python
-    then reports it and exits with status 120, as always).
+    still runs, under a debugger, profiler or tracer or with ``python -i``
+    (they act after this returns), or when a stream cannot be flushed (a
+    closed pipe: Python then reports it and exits with status 120, as
+    always).
     """
     code = main()
-    watched = sys.gettrace() is not None or sys.getprofile() is not None
-    if watched or threading.active_count() > 1 or not _flushed():
+    if _watched() or threading.active_count() > 1 or not _flushed():
         sys.exit(code)
     atexit._run_exitfuncs()  # they may write, so flush again
     if not _flushed():
         sys.exit(code)
     os._exit(code)
+
+
+#: Modules of the standard library's debuggers, profilers and tracers, and
+#: coverage.py's: none of them is imported by this package.
+_TOOLS = ("bdb", "cProfile", "profile", "trace", "coverage")
+
+
+def _watched() -> bool:
+    """Whether something may act once this command returns."""
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return True
+    if sys.flags.inspect or os.environ.get("PYTHONINSPECT"):
+        return True
+    monitoring = getattr(sys, "monitoring", None)  # Python 3.12 and later
+    if monitoring is not None and any(monitoring.get_tool(i) for i in range(6)):
+        return True
+    return any(name in sys.modules for name in _TOOLS)
 
 
 def _flushed() -> bool:

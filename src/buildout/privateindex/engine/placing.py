@@ -76,6 +76,10 @@ class Placer:
         self.state.record_scans(self.plan.take_scans())
 
 
+#: Rows a cold build keeps for its early pages, at most (see :class:`EarlyPages`).
+_MAX_HELD = 4096
+
+
 def _filename(row: FileRow) -> str:
     return row.filename
 
@@ -102,7 +106,9 @@ class EarlyPages:
     from their rows, kept here until then, with no round trip through the
     state (:meth:`Placer.flush` and a query per project, a tenth of a cold
     build's time).  Otherwise the pages are written from the state, which
-    then must hold the rows first.
+    then must hold the rows first; so too once :data:`_MAX_HELD` rows wait
+    here (sources that hold a project's files far apart), so that memory
+    stays flat.
     """
 
     def __init__(self, writer: PageWriter, plan: Plan, placer: Placer) -> None:
@@ -115,6 +121,7 @@ class EarlyPages:
         #: In a cold build: the rows of the files placed, by project.
         cold = plan.was_empty and not placer.state.has_provenance()
         self.fresh: dict[str, list[FileRow]] | None = {} if cold else None
+        self._held = 0
 
     def settled(self, filename: str, result: ReadResult | None, row: FileRow | None) -> None:
         """Note that a file is read (and ``result``, if any, placed: ``row``)."""
@@ -122,19 +129,24 @@ class EarlyPages:
             self.written.discard(result.dist.project)  # the guess missed it
             if row is not None and self.fresh is not None:
                 self.fresh.setdefault(row.project, []).append(row)
+                self._held += 1
+                if self._held > _MAX_HELD:
+                    self.fresh = None  # the rows are in the plan or the state too
         guess = _project_guess(filename)
         self.pending[guess] -= 1
         if self.pending[guess] == 0 and guess in self.plan.changed_projects:
             try:
                 if self.fresh is None:
                     self.placer.flush()  # the pages are written from the state
-                    self.writer.write_project(guess)
+                    wrote = self.writer.write_project(guess)
                 else:
                     rows = sorted(self.fresh.pop(guess, ()), key=_filename)  # as the state does
+                    self._held -= len(rows)
                     seen = FileProvenance(first_seen_ns=self.placer.now_ns)
                     provenance = {row.filename: seen for row in rows}
                     dists = [row_to_dist(row) for row in rows]
-                    self.writer.write_project(guess, dists, provenance)
+                    wrote = self.writer.write_project(guess, dists, provenance)
             except OSError as exc:
                 raise fsutil.cannot_write(exc, self.writer.out) from exc
-            self.written.add(guess)
+            if wrote:  # else it has no file left: the final pages remove it
+                self.written.add(guess)
