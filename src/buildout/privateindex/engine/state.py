@@ -160,7 +160,7 @@ class IndexState(ProvenanceRecords):
         """The scan cache, compactly: ``(size, mtime_ns, indexed)`` by source path."""
         rows = self._iterate("SELECT source, size, mtime_ns, indexed FROM scan")
         # One row at a time: no copy of the table.
-        return {(r[0] if r[0].__class__ is str else schema.path_from_db(r[0])): r[1:] for r in rows}
+        return {schema.path_from_db(row[0]): row[1:] for row in rows}
 
     def scan_entry(self, source: str) -> ScanEntry | None:
         """Everything the scan cache knows about ``source``."""
